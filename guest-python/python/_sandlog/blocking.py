@@ -1,0 +1,160 @@
+"""Makes the blocking calls of the standard library exit-aware.
+
+A source blocked in time.sleep, select, a socket accept/recv or an asyncio
+loop must still get its request_exit() call promptly, and the messages it
+posted before blocking must reach the host before it waits. Each blocking
+primitive therefore first hands buffered messages to the host, then waits in
+a way that returns to Python when the host wants the source to exit:
+
+- time.sleep waits in the host, which wakes it early for an exit;
+- select.select, select.poll and blocking socket calls wait in slices of
+  at most SLICE seconds and ask the host between slices.
+
+install() must run before selectors and asyncio are imported, since
+selectors keeps a reference to select.poll in a class attribute.
+"""
+
+import select as _select
+import socket as _socket
+import time as _time
+
+from wit_world.imports import host
+
+from . import runtime
+
+SLICE = 0.05
+
+_real_select = _select.select
+_real_poll = getattr(_select, "poll", None)
+_real_monotonic = _time.monotonic
+
+
+def sleep(secs):
+    """time.sleep: wait in the host, so that an exit request wakes it."""
+    if secs != secs or secs < 0:
+        raise ValueError("sleep length must be non-negative")
+    runtime.flush()
+    deadline = _real_monotonic() + secs
+    remaining = secs
+    while remaining > 0:
+        if host.sleep(int(remaining * 1e9)):
+            runtime._host_wants_exit()
+        remaining = deadline - _real_monotonic()
+
+
+def _slices(timeout):
+    """Yield wait slices until `timeout` (None: forever) has passed,
+    delivering a pending exit request between them."""
+    runtime.flush()
+    if timeout is None:
+        while True:
+            yield SLICE
+            runtime.poll_exit()
+    if timeout < 0:
+        timeout = 0
+    deadline = _real_monotonic() + timeout
+    while True:
+        remaining = deadline - _real_monotonic()
+        if remaining <= 0:
+            yield 0
+            return
+        yield min(remaining, SLICE)
+        runtime.poll_exit()
+
+
+def select(rlist, wlist, xlist, timeout=None):
+    """select.select, waiting in exit-aware slices."""
+    if timeout is not None and timeout < 0:
+        raise ValueError("timeout must be non-negative")
+    if timeout == 0:
+        return _real_select(rlist, wlist, xlist, 0)
+    for part in _slices(timeout):
+        r, w, x = _real_select(rlist, wlist, xlist, part)
+        if r or w or x or part == 0:
+            return r, w, x
+    return [], [], []
+
+
+class poll:
+    """select.poll, waiting in exit-aware slices."""
+
+    def __init__(self):
+        self._poll = _real_poll()
+
+    def register(self, fd, eventmask=_select.POLLIN | _select.POLLPRI | _select.POLLOUT):
+        return self._poll.register(fd, eventmask)
+
+    def modify(self, fd, eventmask):
+        return self._poll.modify(fd, eventmask)
+
+    def unregister(self, fd):
+        return self._poll.unregister(fd)
+
+    def poll(self, timeout=None):
+        if timeout is not None and timeout >= 0:
+            if timeout == 0:
+                return self._poll.poll(0)
+            timeout = timeout / 1000.0
+        else:
+            timeout = None
+        for part in _slices(timeout):
+            events = self._poll.poll(int(part * 1000) if part else 0)
+            if events or part == 0:
+                return events
+        return []
+
+
+def _wait(sock, readable):
+    """Wait until a socket in blocking or timeout mode is ready, in
+    exit-aware slices. Raises TimeoutError when its timeout passes."""
+    timeout = sock.gettimeout()
+    if timeout == 0:
+        return
+    fd = sock.fileno()
+    if fd < 0:
+        return
+    r = [fd] if readable else []
+    w = [] if readable else [fd]
+    for part in _slices(timeout):
+        rr, ww, _ = _real_select(r, w, [], part)
+        if rr or ww:
+            return
+        if part == 0:
+            raise TimeoutError("timed out")
+
+
+def _reader(name):
+    real = getattr(_socket.socket, name)
+
+    def method(self, *args, **kwargs):
+        _wait(self, True)
+        return real(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__qualname__ = "socket." + name
+    method.__doc__ = real.__doc__
+    return method
+
+
+def _writer(name):
+    real = getattr(_socket.socket, name)
+
+    def method(self, *args, **kwargs):
+        _wait(self, False)
+        return real(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__qualname__ = "socket." + name
+    method.__doc__ = real.__doc__
+    return method
+
+
+def install():
+    _time.sleep = sleep
+    _select.select = select
+    if _real_poll is not None:
+        _select.poll = poll
+    for name in ("accept", "recv", "recvfrom", "recv_into", "recvfrom_into"):
+        setattr(_socket.socket, name, _reader(name))
+    for name in ("send", "sendall", "sendto"):
+        setattr(_socket.socket, name, _writer(name))

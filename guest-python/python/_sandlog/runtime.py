@@ -1,0 +1,119 @@
+"""The one source this instance runs, its message buffer and exit delivery.
+
+An instance runs exactly one source. Exported interface objects are created
+anew for every call, so all state lives here at module level.
+
+AxoSyslog calls request_exit() from another thread while run() is working.
+A WebAssembly instance has one thread, so the host marks the exit as wanted
+and the guest calls request_exit() itself at its next contact with the
+host: a post, a flush, a sleep, or a slice of a blocking wait.
+"""
+
+import sys
+import traceback
+
+from wit_world.imports import host
+from wit_world.imports.types import LogLevel, Message
+
+# The running source object and its name (set by the loader).
+source = None
+source_name = ""
+
+# Posted messages not yet handed to the host, and the buffer indices after
+# which a batch was closed. `capacity` 0 means unbuffered. With
+# `auto_close` every message is a batch of its own (AxoSyslog's
+# auto_close_batches, read once after init()).
+_buffer = []
+_closes = []
+capacity = 256
+auto_close = True
+
+_exit_wanted = False
+_exit_delivered = False
+_in_request_exit = False
+
+
+def _host_wants_exit():
+    """Record a pending exit request from the host, deliver it if possible."""
+    global _exit_wanted
+    _exit_wanted = True
+    deliver_exit()
+
+
+def deliver_exit():
+    """Call the source's request_exit() once, from the source's own thread."""
+    global _exit_delivered, _in_request_exit
+    if _exit_delivered or _in_request_exit or source is None:
+        return
+    _exit_delivered = True
+    _in_request_exit = True
+    try:
+        source.request_exit()
+    except BaseException:
+        host.log(LogLevel.ERROR,
+                 "request_exit() raised:\n" + traceback.format_exc().rstrip())
+    finally:
+        _in_request_exit = False
+    # What was posted before the exit request leaves the guest now, in case
+    # the source is interrupted later.
+    flush()
+
+
+def mark_exit_delivered():
+    """The host called request_exit through the export: do not repeat it."""
+    global _exit_delivered, _exit_wanted
+    _exit_wanted = True
+    _exit_delivered = True
+
+
+def exit_delivered():
+    return _exit_delivered
+
+
+def poll_exit():
+    """Ask the host whether an exit is wanted; deliver it if so."""
+    if not _exit_delivered and host.take_exit_request():
+        _host_wants_exit()
+
+
+def post(record):
+    """Queue one message record; hand the buffer over when it is full."""
+    if capacity == 0:
+        if host.post_message(record):
+            _host_wants_exit()
+        if auto_close:
+            host.close_batch()
+        return
+    _buffer.append(record)
+    if len(_buffer) >= capacity:
+        flush()
+
+
+def close_batch():
+    if capacity == 0:
+        host.close_batch()
+        return
+    if auto_close:
+        return
+    n = len(_buffer)
+    if n and (not _closes or _closes[-1] != n - 1):
+        _closes.append(n - 1)
+
+
+def flush():
+    """Hand every buffered message to the host, in order, with batch ends."""
+    global _buffer, _closes
+    if not _buffer:
+        return
+    msgs, closes = _buffer, (None if auto_close else _closes)
+    _buffer, _closes = [], []
+    if host.post_messages(msgs, closes):
+        _host_wants_exit()
+
+
+def log(level, text):
+    host.log(level, text)
+
+
+def set_transport_name(name):
+    host.set_transport_name(name)

@@ -1,0 +1,131 @@
+"""The guest's entry point: loads a source script at run time and drives
+its lifecycle for the host.
+
+The component is pre-initialised with this module imported: whatever is
+imported here is in the snapshot every instance starts from, and needs no
+file system at run time. The rest of the standard library is read from the
+read-only /python mount when a script imports it.
+"""
+
+import sys
+
+from _sandlog import blocking, runtime, stdio
+
+# Blocking primitives must be exit-aware before selectors and asyncio take
+# references to them.
+blocking.install()
+stdio.install()
+
+import linecache
+import traceback
+import types
+
+import syslogng
+from componentize_py_types import Err
+from wit_world import exports
+from wit_world.imports.types import Failure
+
+# Preloaded so that the common imports of log sources cost nothing at run
+# time; they are shared copy-on-write by every instance.
+import asyncio  # noqa: F401,E402
+import base64  # noqa: F401,E402
+import collections  # noqa: F401,E402
+import datetime  # noqa: F401,E402
+import functools  # noqa: F401,E402
+import ipaddress  # noqa: F401,E402
+import json  # noqa: F401,E402
+import logging  # noqa: F401,E402
+import random  # noqa: F401,E402
+import re  # noqa: F401,E402
+import selectors  # noqa: F401,E402
+import socket  # noqa: F401,E402
+import struct  # noqa: F401,E402
+import time  # noqa: F401,E402
+
+_source_class = None
+
+
+def _failure(exc):
+    """A WIT failure from an exception, with the script's own frames."""
+    tb = "".join(traceback.format_exception(exc)).rstrip()
+    message = str(exc)
+    return Err(Failure(type(exc).__name__, message, tb))
+
+
+def _call(fn, *args):
+    """Call a script method; a Python exception (even SystemExit) becomes a
+    failure for the host instead of a trap."""
+    try:
+        return fn(*args)
+    except BaseException as exc:  # noqa: BLE001 - reported with its traceback
+        raise _failure(exc) from None
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+
+def _load(setup):
+    global _source_class
+    runtime.source_name = setup.name
+    runtime.capacity = setup.buffer
+    # Tracebacks show the script's lines although the file is not mounted.
+    lines = setup.code.splitlines(keepends=True)
+    linecache.cache[setup.filename] = (len(setup.code), None, lines, setup.filename)
+    code = compile(setup.code, setup.filename, "exec")
+    module = types.ModuleType("_sandlog_script")
+    module.__file__ = setup.filename
+    sys.modules[module.__name__] = module
+    exec(code, module.__dict__)
+    cls = module.__dict__.get(setup.class_name)
+    if cls is None:
+        raise NameError(f"class {setup.class_name!r} is not defined in {setup.filename}")
+    if not isinstance(cls, type) or not issubclass(cls, syslogng.LogSource):
+        raise TypeError(f"{setup.class_name!r} in {setup.filename} is not a subclass of syslogng.LogSource")
+    for method in ("run", "request_exit"):
+        if getattr(cls, method) is getattr(syslogng.LogSource, method):
+            raise TypeError(f"class {setup.class_name!r} does not implement the mandatory {method}() method")
+    _source_class = cls
+    source = cls()
+    source.auto_close_batches = True
+    runtime.source = source
+
+
+class Source(exports.Source):
+    def load(self, setup):
+        _call(_load, setup)
+
+    def init(self, options):
+        source = runtime.source
+        result = _call(source.init, dict(options))
+        ok = bool(_call(bool, result))
+        flag = getattr(source, "auto_close_batches", True)
+        runtime.auto_close = flag is not False
+        return ok
+
+    def run(self):
+        try:
+            _call(runtime.source.run)
+        finally:
+            try:
+                runtime.flush()
+            except BaseException:  # noqa: BLE001 - the host reports the run's own result
+                pass
+        return None
+
+    def request_exit(self):
+        if runtime.exit_delivered():
+            return None
+        runtime.mark_exit_delivered()
+        _call(runtime.source.request_exit)
+        return None
+
+    def deinit(self):
+        _call(runtime.source.deinit)
+        return None
+
+
+# Start every instance from a heap that the collector will not touch again.
+import gc  # noqa: E402
+
+gc.collect()
+gc.freeze()

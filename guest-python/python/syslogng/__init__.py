@@ -1,0 +1,10 @@
+"""The AxoSyslog/syslog-ng Python API, as sandlog provides it.
+
+Scripts written for AxoSyslog's python() source import from here:
+``from syslogng import LogSource, LogMessage``.
+"""
+
+from .message import LogMessage
+from .source import LogSource
+
+__all__ = ["LogMessage", "LogSource"]

@@ -1,0 +1,282 @@
+"""LogMessage: a log message built by a script, typed as AxoSyslog types it.
+
+String values (str and bytes) are kept as bytes, the way AxoSyslog stores
+and returns them; other values keep their Python type and cross to the host
+typed. Keeping the two apart makes the common case (strings) cost one dict
+entry, and posting a message one record.
+"""
+
+import datetime as _dt
+
+from wit_world.imports import types as _t
+
+from _sandlog import runtime as _runtime
+
+_UTC = _dt.timezone.utc
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
+
+# Names whose value sandlog computes for every message: a script cannot set
+# them (AxoSyslog treats them as read-only macros). SOURCE in particular is
+# the source's configured name and can never be faked.
+_COMPUTED = frozenset(("SOURCE", "PRI", "FACILITY", "SEVERITY", "ISODATE", "SOURCEIP", "RAWMSG_SIZE"))
+_MAX_NAME = 255
+
+_Integer = _t.TypedValue_Integer
+_Double = _t.TypedValue_Double
+_Boolean = _t.TypedValue_Boolean
+_Null = _t.TypedValue_Null
+_List = _t.TypedValue_List
+_Datetime = _t.TypedValue_Datetime
+_Timestamp = _t.Timestamp
+_Message = _t.Message
+
+_I64_MIN = -(1 << 63)
+_I64_MAX = (1 << 63) - 1
+
+
+def _name(key):
+    """Validates a name-value pair name; returns it as str."""
+    tk = type(key)
+    if tk is bytes:
+        try:
+            key = key.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError("name-value pair names must be UTF-8") from None
+    elif tk is not str:
+        raise TypeError("key is not a string object")
+    if not key:
+        raise ValueError("name-value pair names must not be empty")
+    if len(key) > _MAX_NAME:
+        raise ValueError(f"name-value pair names cannot be longer than {_MAX_NAME} characters")
+    return key
+
+
+def _to_timestamp(value):
+    """A WIT timestamp from a datetime (naive means UTC)."""
+    offset = value.utcoffset()
+    if offset is None:
+        aware = value.replace(tzinfo=_UTC)
+        offset_secs = 0
+    else:
+        aware = value
+        offset_secs = int(offset.total_seconds())
+    delta = aware - _EPOCH
+    micros = (delta.days * 86400 + delta.seconds) * 1000000 + delta.microseconds
+    return _Timestamp(micros, offset_secs)
+
+
+def _from_timestamp(ts):
+    tz = _UTC if ts.offset_secs == 0 else _dt.timezone(_dt.timedelta(seconds=ts.offset_secs))
+    return (_EPOCH + _dt.timedelta(microseconds=ts.micros)).astimezone(tz)
+
+
+def _list_item(item):
+    ti = type(item)
+    if ti is str:
+        return item
+    if ti is bytes:
+        return item.decode("utf-8", "surrogateescape")
+    raise ValueError("Error extracting value from str/bytes")
+
+
+def _typed(value):
+    """The WIT typed value for a non-string Python value, as AxoSyslog
+    types it; anything else raises ValueError as AxoSyslog does."""
+    tv = type(value)
+    if tv is int:
+        if value < _I64_MIN or value > _I64_MAX:
+            raise OverflowError("Python int too large to convert to C long")
+        return _Integer(value)
+    if tv is float:
+        return _Double(value)
+    if tv is bool:
+        return _Boolean(value)
+    if value is None:
+        return _Null()
+    if tv is list:
+        return _List([_list_item(i) for i in value])
+    if isinstance(value, _dt.datetime):
+        return _Datetime(_to_timestamp(value))
+    raise ValueError("Error extracting value from Python object")
+
+
+def _untyped(tv):
+    """The Python value of a WIT typed value, as a script reads it back."""
+    if type(tv) is _List:
+        return [i.encode("utf-8", "surrogateescape") for i in tv.value]
+    if type(tv) is _Datetime:
+        return _from_timestamp(tv.value)
+    if type(tv) is _Null:
+        return None
+    return tv.value
+
+
+def _as_text(tv):
+    """The text AxoSyslog renders a typed value as (get_as_str)."""
+    t = type(tv)
+    if t is _Boolean:
+        return "true" if tv.value else "false"
+    if t is _Double:
+        return "%f" % tv.value
+    if t is _Null:
+        return ""
+    if t is _List:
+        return ",".join(tv.value)
+    if t is _Datetime:
+        ms = tv.value.micros // 1000
+        return "%d.%03d" % (ms // 1000, ms % 1000)
+    return str(tv.value)
+
+
+class LogMessage:
+    """A log message: name-value pairs plus priority, timestamp and origin."""
+
+    # Rarely set parts live on the class until a message sets its own.
+    _typed = None
+    _pri = None
+    _ts = None
+    _addr = None
+    _raw_size = None
+    bookmark = None
+
+    def __init__(self, message=None, bookmark=None):
+        tm = type(message)
+        if tm is bytes:
+            self._s = {"MESSAGE": message}
+        elif tm is str:
+            self._s = {"MESSAGE": message.encode()}
+        elif message is None:
+            self._s = {}
+        elif isinstance(message, (bytes, memoryview)):
+            self._s = {"MESSAGE": bytes(message)}
+        else:
+            raise TypeError(
+                f"argument 1 must be str, bytes-like object or None, not {tm.__name__}")
+        if bookmark is not None:
+            self.bookmark = bookmark
+
+    def __setitem__(self, key, value):
+        if type(key) is not str or key in _COMPUTED or not key or len(key) > _MAX_NAME:
+            key = _name(key)
+            if key in _COMPUTED:
+                raise ValueError(
+                    f"{key} is computed by sandlog and cannot be set"
+                    " (use set_pri(), set_timestamp() or set_source_ipaddress())")
+        tv = type(value)
+        if tv is str:
+            value = value.encode()
+        elif tv is not bytes:
+            typed = _typed(value)
+            self._s.pop(key, None)
+            if self._typed is None:
+                self._typed = {}
+            self._typed[key] = typed
+            return
+        self._s[key] = value
+        if self._typed is not None:
+            self._typed.pop(key, None)
+
+    def __getitem__(self, key):
+        if type(key) is not str:
+            key = _name(key)
+        try:
+            return self._s[key]
+        except KeyError:
+            if self._typed is not None and key in self._typed:
+                return _untyped(self._typed[key])
+        raise KeyError(f"No such name-value pair {key}")
+
+    def __delitem__(self, key):
+        key = _name(key)
+        found = self._s.pop(key, None) is not None
+        if self._typed is not None and self._typed.pop(key, None) is not None:
+            found = True
+        if not found:
+            raise KeyError(f"No such name-value pair {key}")
+
+    def __contains__(self, key):
+        try:
+            key = _name(key)
+        except (TypeError, ValueError):
+            return False
+        return key in self._s or (self._typed is not None and key in self._typed)
+
+    def keys(self):
+        """Names of the pairs set on this message, as bytes (as AxoSyslog)."""
+        names = [k.encode() for k in self._s]
+        if self._typed:
+            names.extend(k.encode() for k in self._typed)
+        return names
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def get_as_str(self, key, default=None, encoding="utf-8", errors="strict", repr="internal"):
+        """The value as text, whatever its type; `default` when unset."""
+        for arg, what in ((encoding, "encoding"), (errors, "errors"), (repr, "repr")):
+            if type(arg) is not str:
+                raise TypeError(f"{what} must be str")
+        key = _name(key)
+        value = self._s.get(key)
+        if value is not None:
+            return value.decode(encoding, errors)
+        if self._typed is not None and key in self._typed:
+            return _as_text(self._typed[key])
+        if default is not None and type(default) is not str:
+            raise TypeError("default is not a string object")
+        return default
+
+    def set_pri(self, pri):
+        pri = pri.__index__()
+        if not 0 <= pri <= 191:
+            raise ValueError(f"pri must be between 0 and 191, got {pri}")
+        self._pri = pri
+
+    def get_pri(self):
+        return 13 if self._pri is None else self._pri
+
+    def set_timestamp(self, timestamp):
+        if not isinstance(timestamp, _dt.datetime):
+            raise ValueError("Error extracting timestamp from value, expected a datetime instance")
+        self._ts = _to_timestamp(timestamp)
+
+    def get_timestamp(self):
+        """The timestamp set on the message (aware), or None when it will
+        get the time it is received."""
+        return None if self._ts is None else _from_timestamp(self._ts)
+
+    def set_source_ipaddress(self, ip, port=0):
+        import ipaddress
+        if ip is None:
+            return False
+        try:
+            ipaddress.ip_address(ip.decode() if isinstance(ip, bytes) else ip)
+        except (ValueError, UnicodeDecodeError, TypeError):
+            return False
+        self._addr = ip.decode() if isinstance(ip, bytes) else str(ip)
+        return True
+
+    def set_recvd_rawmsg_size(self, rawmsg_size):
+        size = rawmsg_size.__index__()
+        if size < 0:
+            raise OverflowError("can't convert negative int to unsigned")
+        self._raw_size = size
+
+    def set_bookmark(self, bookmark):
+        self.bookmark = bookmark
+
+    def __repr__(self):
+        return f"LogMessage({self._s.get('MESSAGE', b'')!r})"
+
+    def _record(self):
+        """The message as the host receives it: a snapshot, so that a script
+        that changes or reuses the object after posting it changes nothing
+        already posted."""
+        typed = self._typed
+        return _Message(
+            list(self._s.items()),
+            list(typed.items()) if typed else [],
+            self._pri, self._ts, self._addr, self._raw_size)

@@ -1,0 +1,47 @@
+"""LogSource: the base class of server-style sources."""
+
+from _sandlog import runtime as _runtime
+
+from .message import LogMessage
+
+
+class LogSource:
+    """Subclass it and implement run() and request_exit(); init(options)
+    and deinit() are optional. AxoSyslog's semantics apply: init() is judged
+    by truthiness, auto_close_batches is True unless init() turns it off."""
+
+    flags = {}
+    parse_options = None
+    auto_close_batches = True
+
+    def init(self, options):
+        return True
+
+    def deinit(self):
+        pass
+
+    def run(self):
+        raise NotImplementedError("run() is not implemented")
+
+    def request_exit(self):
+        raise NotImplementedError("request_exit() is not implemented")
+
+    @property
+    def persist_name(self):
+        return _runtime.source_name
+
+    def post_message(self, msg):
+        if not isinstance(msg, LogMessage):
+            raise TypeError("LogMessage expected in the first parameter")
+        _runtime.post(msg._record())
+
+    def close_batch(self):
+        _runtime.close_batch()
+
+    def set_transport_name(self, name):
+        if type(name) is not str:
+            raise TypeError(f"set_transport_name() argument must be str, not {type(name).__name__}")
+        if "\0" in name:
+            raise ValueError("embedded null character")
+        _runtime.flush()
+        _runtime.set_transport_name(name)

@@ -1,0 +1,232 @@
+//! The TOML configuration: raw serde structs that reject unknown keys, then
+//! one validation step that produces the checked [`Config`]. Every error
+//! names the file, the source and the key.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use crate::policy::Policy;
+
+/// How many messages a guest buffers before handing them to the host, by
+/// default.
+pub const DEFAULT_GUEST_BUFFER: u32 = 256;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default, rename = "source")]
+    sources: Vec<RawSource>,
+    #[serde(default, rename = "destination")]
+    destinations: Vec<RawDestination>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: String,
+    script: Option<PathBuf>,
+    code: Option<String>,
+    class: String,
+    #[serde(default)]
+    options: BTreeMap<String, String>,
+    guest_buffer: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "type", rename_all = "lowercase")]
+enum RawDestination {
+    Stdout {},
+    File { path: PathBuf },
+}
+
+/// A checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    pub sources: Vec<SourceSpec>,
+    /// Never empty: standard output when the file names no destination.
+    pub destinations: Vec<DestinationSpec>,
+}
+
+/// One source, ready to run.
+#[derive(Debug, Clone)]
+pub struct SourceSpec {
+    pub name: String,
+    /// The file name shown in tracebacks: the script's path, or
+    /// `<CONFIG:source NAME>` for inline code.
+    pub filename: String,
+    pub code: String,
+    pub class_name: String,
+    /// Handed to init() as a dict of strings.
+    pub options: Vec<(String, String)>,
+    /// Messages the guest may hold before handing them over; 0 hands over
+    /// each message on its own. Default: [`DEFAULT_GUEST_BUFFER`].
+    pub guest_buffer: u32,
+    pub policy: Policy,
+}
+
+/// Where messages go.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DestinationSpec {
+    /// JSON lines on standard output.
+    Stdout,
+    /// JSON lines appended to a file.
+    File { path: PathBuf },
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = fs::read_to_string(path)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
+        Self::parse(path, &text)
+    }
+
+    /// Validates configuration text read from `path` (relative script
+    /// paths are resolved against its directory).
+    pub fn parse(path: &Path, text: &str) -> Result<Config> {
+        let raw: RawConfig = toml::from_str(text)
+            .with_context(|| format!("invalid config {}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let shown = path.display();
+
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        let mut sources = Vec::with_capacity(raw.sources.len());
+        for (index, src) in raw.sources.iter().enumerate() {
+            let name = src.name.as_str();
+            let at = format!("{shown}: source #{} ({name:?})", index + 1);
+            if name.is_empty() {
+                bail!("{at}: key `name` must not be empty");
+            }
+            if let Some(first) = seen.insert(name, index) {
+                bail!("{at}: key `name`: {name:?} is already the name of source #{}", first + 1);
+            }
+            if !is_class_name(&src.class) {
+                bail!("{at}: key `class`: {:?} is not a Python class name", src.class);
+            }
+            let (filename, code) = match (&src.script, &src.code) {
+                (Some(_), Some(_)) => bail!("{at}: keys `script` and `code` exclude each other"),
+                (None, None) => bail!("{at}: needs either key `script` (a file) or `code` (inline Python)"),
+                (Some(script), None) => {
+                    let full = base.join(script);
+                    let code = fs::read_to_string(&full).with_context(|| {
+                        format!("{at}: key `script`: cannot read {}", full.display())
+                    })?;
+                    (full.display().to_string(), code)
+                }
+                (None, Some(code)) => (format!("<{shown}:source {name}>"), code.clone()),
+            };
+            sources.push(SourceSpec {
+                name: name.to_owned(),
+                filename,
+                code,
+                class_name: src.class.clone(),
+                options: src.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                guest_buffer: src.guest_buffer.unwrap_or(DEFAULT_GUEST_BUFFER),
+                policy: Policy::default(),
+            });
+        }
+
+        let mut destinations = Vec::new();
+        for (index, dest) in raw.destinations.into_iter().enumerate() {
+            let spec = match dest {
+                RawDestination::Stdout {} => DestinationSpec::Stdout,
+                RawDestination::File { path: p } => {
+                    if p.as_os_str().is_empty() {
+                        bail!("{shown}: destination #{}: key `path` must not be empty", index + 1);
+                    }
+                    DestinationSpec::File { path: base.join(p) }
+                }
+            };
+            if destinations.contains(&spec) {
+                bail!("{shown}: destination #{}: the same destination is listed twice", index + 1);
+            }
+            destinations.push(spec);
+        }
+        if destinations.is_empty() {
+            destinations.push(DestinationSpec::Stdout);
+        }
+
+        Ok(Config { path: path.to_owned(), sources, destinations })
+    }
+}
+
+/// A Python identifier (ASCII subset), the form AxoSyslog's `class()` takes
+/// for a class defined in the source's own code.
+fn is_class_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse(Path::new("/etc/sandlog/test.toml"), text)
+    }
+
+    #[test]
+    fn inline_source_defaults_to_stdout() -> Result<()> {
+        let cfg = parse(
+            "[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"x = 1\"\noptions = { n = \"3\" }\n",
+        )?;
+        assert_eq!(cfg.destinations, vec![DestinationSpec::Stdout]);
+        assert_eq!(cfg.sources[0].options, vec![("n".into(), "3".into())]);
+        assert_eq!(cfg.sources[0].guest_buffer, DEFAULT_GUEST_BUFFER);
+        assert!(cfg.sources[0].filename.contains("test.toml"));
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_key_is_an_error() {
+        let err = parse("[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\nbogus = 1\n")
+            .err()
+            .map(|e| format!("{e:#}"));
+        let err = err.unwrap_or_default();
+        assert!(err.contains("test.toml"), "{err}");
+        assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_names_are_an_error() {
+        let err = parse(
+            "[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\n[[source]]\nname = \"a\"\nclass = \"B\"\ncode = \"\"\n",
+        )
+        .err()
+        .map(|e| format!("{e:#}"))
+        .unwrap_or_default();
+        assert!(err.contains("source #2 (\"a\")") && err.contains("`name`"), "{err}");
+    }
+
+    #[test]
+    fn missing_script_names_source_and_key() {
+        let err = parse("[[source]]\nname = \"a\"\nclass = \"A\"\nscript = \"nope.py\"\n")
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(err.contains("(\"a\")") && err.contains("`script`") && err.contains("nope.py"), "{err}");
+    }
+
+    #[test]
+    fn non_string_option_is_an_error() {
+        let err = parse("[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\noptions = { n = 3 }\n")
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(err.contains("string"), "{err}");
+    }
+
+    #[test]
+    fn bad_class_and_both_code_forms_are_errors() {
+        assert!(parse("[[source]]\nname = \"a\"\nclass = \"1A\"\ncode = \"\"\n").is_err());
+        assert!(parse("[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\nscript = \"a.py\"\n").is_err());
+        assert!(parse("[[source]]\nname = \"a\"\nclass = \"A\"\n").is_err());
+    }
+}

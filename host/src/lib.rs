@@ -1,0 +1,25 @@
+//! sandlog runs untrusted Python log sources, written against the
+//! AxoSyslog/syslog-ng Python API, each in its own WebAssembly sandbox, and
+//! delivers their messages to log pipelines.
+//!
+//! A map of the crate:
+//! - [`config`]: the TOML configuration, parsed and validated in one place.
+//! - [`policy`]: what a sandbox grants and how it is bounded.
+//! - [`runtime`]: the wasmtime engine, the guest component and its caches.
+//! - [`sandbox`]: one source's store: its WASI context and the host side of
+//!   the guest's imports (the hot path from `post_message` to a sink).
+//! - [`render`]: turns a guest message into a JSON line.
+//! - [`sink`]: the destinations that lines are written to.
+//! - [`supervisor`]: drives every source through its lifecycle and stops
+//!   them on a signal.
+//! - [`logging`]: the host's own log.
+
+pub mod bindings;
+pub mod config;
+pub mod logging;
+pub mod policy;
+pub mod render;
+pub mod runtime;
+pub mod sandbox;
+pub mod sink;
+pub mod supervisor;

@@ -1,0 +1,122 @@
+//! The `sandlog` command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+
+use sandlog::config::Config;
+use sandlog::logging::{self, LogFormat};
+use sandlog::runtime::{self, Runtime};
+use sandlog::supervisor::{self, Stop};
+
+/// Run AxoSyslog-style Python log sources, each in its own WebAssembly
+/// sandbox, and write their messages as JSON lines.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// Host log level (a tracing filter such as `info` or `sandlog=debug`);
+    /// RUST_LOG overrides it.
+    #[arg(long, global = true, default_value = "info")]
+    log_level: String,
+
+    /// Host log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+
+    /// Where the compiled guest and the Python standard library are cached
+    /// [default: $XDG_CACHE_HOME/sandlog or ~/.cache/sandlog].
+    #[arg(long, global = true, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every source of CONFIG until all have finished, or until SIGINT
+    /// or SIGTERM (request_exit, then at most each source's exit grace; a
+    /// second signal interrupts at once).
+    Run {
+        /// The TOML configuration file.
+        config: PathBuf,
+    },
+    /// Compile the guest and unpack the Python standard library into the
+    /// cache, so that the first `run` starts at full speed.
+    Prepare,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(e) = logging::init(&cli.log_level, cli.log_format) {
+        eprintln!("sandlog: {e:#}");
+        return ExitCode::from(2);
+    }
+    match real_main(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> Result<ExitCode> {
+    let cache_dir = cli.cache_dir.unwrap_or_else(runtime::default_cache_dir);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match cli.command {
+        Command::Prepare => {
+            Runtime::new(&cache_dir)?;
+            tracing::info!(cache_dir = %cache_dir.display(), "guest ready");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { config } => {
+            let config = Config::load(&config)?;
+            if config.sources.is_empty() {
+                anyhow::bail!("{}: no [[source]] is configured", config.path.display());
+            }
+            rt.block_on(run(config, &cache_dir))
+        }
+    }
+}
+
+async fn run(config: Config, cache_dir: &std::path::Path) -> Result<ExitCode> {
+    let (stop_tx, stop_rx) = watch::channel(Stop::Running);
+    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    tokio::spawn(async move {
+        let mut level = Stop::Running;
+        loop {
+            let name = tokio::select! {
+                _ = sigint.recv() => "SIGINT",
+                _ = sigterm.recv() => "SIGTERM",
+            };
+            level = if level == Stop::Running { Stop::Graceful } else { Stop::Immediate };
+            tracing::info!(signal = name, "stopping: {}", match level {
+                Stop::Graceful => "asking every source to exit",
+                _ => "interrupting every source now",
+            });
+            if stop_tx.send(level).is_err() || level == Stop::Immediate {
+                return;
+            }
+        }
+    });
+
+    let runtime = tokio::task::block_in_place(|| Runtime::new(cache_dir))?;
+    let outcome = supervisor::run(&config, runtime, stop_rx).await?;
+    for (dest, lines) in &outcome.written {
+        tracing::info!(destination = %dest, lines, "destination closed");
+    }
+    if !outcome.any_started() {
+        tracing::error!("no source could start");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,301 @@
+//! Renders a guest message as one JSON line: the script's name-value pairs
+//! under their own names (typed values as JSON types) plus the fields
+//! syslog-ng fills in for a python() source. This is the hot path, so it
+//! writes straight into the caller's buffer and allocates nothing.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, FixedOffset, Local, TimeZone, Utc};
+
+use crate::bindings::{Message, Timestamp, TypedValue};
+
+/// PRI of a message that sets none: user.notice, as in syslog-ng.
+pub const DEFAULT_PRI: u16 = 13;
+
+const FACILITIES: [&str; 24] = [
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+    "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1", "local2", "local3",
+    "local4", "local5", "local6", "local7",
+];
+const SEVERITIES: [&str; 8] = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
+
+/// What is the same for every message of one source: pre-rendered JSON
+/// fragments, so that the hot path only copies them.
+#[derive(Debug, Clone)]
+pub struct SourceFields {
+    /// `"SOURCE":"name"` including the quotes.
+    source: String,
+    /// `"HOST":"hostname"`, used when a message sets no HOST.
+    host: String,
+    /// `"TRANSPORT":"name"` once the script set a transport name.
+    transport: Option<String>,
+}
+
+impl SourceFields {
+    pub fn new(source_name: &str, hostname: &str) -> Self {
+        let mut source = String::from("\"SOURCE\":");
+        string(&mut source, source_name.as_bytes());
+        let mut host = String::from("\"HOST\":");
+        string(&mut host, hostname.as_bytes());
+        Self { source, host, transport: None }
+    }
+
+    pub fn set_transport(&mut self, name: &str) {
+        let mut t = String::from("\"TRANSPORT\":");
+        string(&mut t, name.as_bytes());
+        self.transport = Some(t);
+    }
+}
+
+/// The receive time of a batch of messages, rendered once for all of them.
+pub struct Received {
+    isodate: String,
+}
+
+impl Received {
+    pub fn now() -> Self {
+        let now = Local::now();
+        let mut isodate = String::with_capacity(32);
+        push_isodate(&mut isodate, &now.fixed_offset());
+        Self { isodate }
+    }
+}
+
+fn push_isodate(out: &mut String, t: &DateTime<FixedOffset>) {
+    // syslog-ng's ISODATE: seconds precision, numeric offset.
+    let _ = write!(out, "{}", t.format("%Y-%m-%dT%H:%M:%S%:z"));
+}
+
+fn timestamp_to_datetime(ts: &Timestamp) -> Option<DateTime<FixedOffset>> {
+    let offset = FixedOffset::east_opt(ts.offset_secs)?;
+    let utc = Utc.timestamp_micros(ts.micros).single()?;
+    Some(utc.with_timezone(&offset))
+}
+
+/// Appends one message as a JSON object and a newline to `out`.
+pub fn message(out: &mut String, msg: &Message, fields: &SourceFields, received: &Received) {
+    out.push('{');
+    out.push_str("\"MESSAGE\":");
+    match msg.strings.iter().find(|(k, _)| k == "MESSAGE") {
+        Some((_, v)) => string(out, v),
+        None => out.push_str("\"\""),
+    }
+    out.push(',');
+    match msg.strings.iter().find(|(k, _)| k == "HOST") {
+        Some((_, v)) => {
+            out.push_str("\"HOST\":");
+            string(out, v);
+        }
+        None => out.push_str(&fields.host),
+    }
+    out.push(',');
+    out.push_str(&fields.source);
+    let pri = msg.pri.unwrap_or(DEFAULT_PRI);
+    let _ = write!(out, ",\"PRI\":{pri},\"FACILITY\":");
+    match FACILITIES.get(usize::from(pri >> 3)) {
+        Some(name) => {
+            out.push('"');
+            out.push_str(name);
+            out.push('"');
+        }
+        None => {
+            let _ = write!(out, "{}", pri >> 3);
+        }
+    }
+    out.push_str(",\"SEVERITY\":\"");
+    out.push_str(SEVERITIES[usize::from(pri & 7)]);
+    out.push_str("\",\"ISODATE\":\"");
+    match msg.timestamp.as_ref().and_then(timestamp_to_datetime) {
+        Some(t) => push_isodate(out, &t),
+        None => out.push_str(&received.isodate),
+    }
+    out.push('"');
+    // A transport name set by the script overrides the pair, as in AxoSyslog.
+    if let Some(t) = &fields.transport {
+        out.push(',');
+        out.push_str(t);
+    }
+    if let Some(addr) = &msg.source_address {
+        out.push_str(",\"SOURCEIP\":");
+        string(out, addr.as_bytes());
+    }
+    if let Some(size) = msg.raw_size {
+        let _ = write!(out, ",\"RAWMSG_SIZE\":{size}");
+    }
+    for (k, v) in &msg.strings {
+        if k == "MESSAGE" || k == "HOST" || (k == "TRANSPORT" && fields.transport.is_some()) {
+            continue;
+        }
+        out.push(',');
+        string(out, k.as_bytes());
+        out.push(':');
+        string(out, v);
+    }
+    for (k, v) in &msg.typed {
+        out.push(',');
+        string(out, k.as_bytes());
+        out.push(':');
+        typed(out, v);
+    }
+    out.push_str("}\n");
+}
+
+fn typed(out: &mut String, v: &TypedValue) {
+    match v {
+        TypedValue::Integer(i) => {
+            let _ = write!(out, "{i}");
+        }
+        // JSON has no NaN or infinity: those become strings, as text.
+        TypedValue::Double(f) if f.is_finite() => {
+            let _ = write!(out, "{f:?}");
+        }
+        TypedValue::Double(f) => {
+            let _ = write!(out, "\"{f}\"");
+        }
+        TypedValue::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
+        TypedValue::Null => out.push_str("null"),
+        TypedValue::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                string(out, item.as_bytes());
+            }
+            out.push(']');
+        }
+        TypedValue::Datetime(ts) => {
+            out.push('"');
+            match timestamp_to_datetime(ts) {
+                Some(t) => {
+                    let _ = write!(out, "{}", t.format("%Y-%m-%dT%H:%M:%S%.6f%:z"));
+                }
+                None => {
+                    let _ = write!(out, "{}", ts.micros);
+                }
+            }
+            out.push('"');
+        }
+    }
+}
+
+/// Appends `bytes` as a JSON string. Valid UTF-8 is kept as is (escaped as
+/// JSON requires); a byte that is not part of valid UTF-8 is written as the
+/// text `\xNN`, as syslog-ng does, so nothing is dropped.
+pub fn string(out: &mut String, bytes: &[u8]) {
+    out.push('"');
+    for chunk in bytes.utf8_chunks() {
+        escape(out, chunk.valid());
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\\\x{b:02x}");
+        }
+    }
+    out.push('"');
+}
+
+fn escape(out: &mut String, s: &str) {
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(strings: &[(&str, &[u8])], typed: Vec<(String, TypedValue)>) -> Message {
+        Message {
+            strings: strings.iter().map(|(k, v)| (k.to_string(), v.to_vec())).collect(),
+            typed,
+            pri: None,
+            timestamp: None,
+            source_address: None,
+            raw_size: None,
+        }
+    }
+
+    fn render(m: &Message, f: &SourceFields) -> serde_json::Value {
+        let mut out = String::new();
+        message(&mut out, m, f, &Received::now());
+        assert!(out.ends_with("}\n"));
+        serde_json::from_str(&out).unwrap_or(serde_json::Value::Null)
+    }
+
+    #[test]
+    fn fills_in_syslog_fields() {
+        let f = SourceFields::new("src", "box");
+        let v = render(&msg(&[("MESSAGE", b"hi"), ("seq", b"1")], vec![]), &f);
+        assert_eq!(v["MESSAGE"], "hi");
+        assert_eq!(v["HOST"], "box");
+        assert_eq!(v["SOURCE"], "src");
+        assert_eq!(v["PRI"], 13);
+        assert_eq!(v["FACILITY"], "user");
+        assert_eq!(v["SEVERITY"], "notice");
+        assert_eq!(v["seq"], "1");
+        assert!(v.get("TRANSPORT").is_none());
+    }
+
+    #[test]
+    fn typed_values_are_json_types() {
+        let f = SourceFields::new("s", "h");
+        let v = render(
+            &msg(
+                &[],
+                vec![
+                    ("i".into(), TypedValue::Integer(-5)),
+                    ("f".into(), TypedValue::Double(1.5)),
+                    ("b".into(), TypedValue::Boolean(true)),
+                    ("n".into(), TypedValue::Null),
+                    ("l".into(), TypedValue::List(vec!["a".into(), "b,c".into()])),
+                    ("nan".into(), TypedValue::Double(f64::NAN)),
+                ],
+            ),
+            &f,
+        );
+        assert_eq!(v["i"], -5);
+        assert_eq!(v["f"], 1.5);
+        assert_eq!(v["b"], true);
+        assert!(v["n"].is_null());
+        assert_eq!(v["l"], serde_json::json!(["a", "b,c"]));
+        assert_eq!(v["nan"], "NaN");
+        assert_eq!(v["MESSAGE"], "");
+    }
+
+    #[test]
+    fn invalid_utf8_is_escaped_not_dropped() {
+        let mut out = String::new();
+        string(&mut out, b"a\xffb\"\n\x01\xc3\xa9");
+        assert_eq!(out, "\"a\\\\xffb\\\"\\n\\u0001\u{e9}\"");
+    }
+
+    #[test]
+    fn timestamp_keeps_its_offset_and_transport_overrides() {
+        let mut f = SourceFields::new("s", "h");
+        f.set_transport("tcp-in");
+        let mut m = msg(&[("TRANSPORT", b"x")], vec![]);
+        m.timestamp = Some(Timestamp { micros: 1_700_000_000_000_000, offset_secs: -5 * 3600 });
+        m.pri = Some(34);
+        let v = render(&m, &f);
+        assert_eq!(v["ISODATE"], "2023-11-14T17:13:20-05:00");
+        assert_eq!(v["TRANSPORT"], "tcp-in");
+        assert_eq!(v["FACILITY"], "auth");
+        assert_eq!(v["SEVERITY"], "crit");
+    }
+}

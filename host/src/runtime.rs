@@ -1,0 +1,170 @@
+//! The wasmtime engine, the guest component and the caches that make
+//! start-up cheap: the component compiled once per guest build and engine
+//! configuration (Cranelift takes seconds, loading the result milliseconds),
+//! and the Python standard library unpacked once for the read-only mount.
+//!
+//! One [`Runtime`] serves every source: one Engine, one Linker, one
+//! InstancePre. Each source gets its own Store (see [`crate::sandbox`]).
+
+use std::fs;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine};
+
+use crate::bindings::{SandlogSource, SandlogSourcePre};
+use crate::sandbox::SourceState;
+
+/// How often the epoch advances. A running guest yields to the executor at
+/// every tick, which keeps a busy source from starving the others.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Everything shared by all sources.
+pub struct Runtime {
+    pub engine: Engine,
+    pub pre: SandlogSourcePre<SourceState>,
+    /// Host directory mounted read-only at the guest's `/python`.
+    pub stdlib_dir: PathBuf,
+}
+
+impl Runtime {
+    /// Builds the engine and loads the guest, compiling it into `cache_dir`
+    /// on first use.
+    pub fn new(cache_dir: &Path) -> Result<Arc<Runtime>> {
+        let engine = engine()?;
+        let component = load_component(&engine, cache_dir)?;
+        let mut linker: Linker<SourceState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .context("linking WASI into the guest")?;
+        SandlogSource::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .context("linking the sandlog host interface")?;
+        let pre = SandlogSourcePre::new(
+            linker
+                .instantiate_pre(&component)
+                .context("preparing the guest for instantiation")?,
+        )?;
+        let stdlib_dir = unpack_stdlib(cache_dir)?;
+        start_epoch_ticker(&engine);
+        Ok(Arc::new(Runtime { engine, pre, stdlib_dir }))
+    }
+}
+
+fn engine() -> Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    // Instances start from a copy-on-write image of the pre-initialised
+    // heap instead of copying it.
+    config.memory_init_cow(true);
+    Engine::new(&config).context("creating the wasmtime engine")
+}
+
+/// The default cache directory: `$XDG_CACHE_HOME/sandlog`, else
+/// `$HOME/.cache/sandlog`, else a directory under the system temp dir.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("sandlog");
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(home).join(".cache/sandlog");
+    }
+    std::env::temp_dir().join("sandlog-cache")
+}
+
+fn digest(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+/// Loads the compiled guest from the cache, compiling and storing it first
+/// when the cache has no entry for this guest and engine.
+fn load_component(engine: &Engine, cache_dir: &Path) -> Result<Component> {
+    let mut compat = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut compat);
+    let compat = std::hash::Hasher::finish(&compat).to_le_bytes();
+    let key = digest(&[sandlog_guest::COMPONENT, &compat, env!("CARGO_PKG_VERSION").as_bytes()]);
+    let path = cache_dir.join(format!("guest-{key}.cwasm"));
+    if path.is_file() {
+        // SAFETY: the file is one this function wrote (atomically, by rename)
+        // from the guest embedded in this binary, under a name that covers
+        // the guest's bytes and the engine's compatibility hash.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(c) => return Ok(c),
+            Err(e) => tracing::warn!(path = %path.display(), error = %e, "compiled guest in the cache is unusable; compiling again"),
+        }
+    }
+    let started = Instant::now();
+    tracing::info!("compiling the guest (once per build of sandlog)");
+    let bytes = engine
+        .precompile_component(sandlog_guest::COMPONENT)
+        .context("compiling the guest component")?;
+    tracing::info!(elapsed = ?started.elapsed(), "guest compiled");
+    fs::create_dir_all(cache_dir)
+        .with_context(|| format!("creating cache directory {}", cache_dir.display()))?;
+    write_atomically(&path, &bytes)?;
+    // SAFETY: `bytes` was produced just now by this engine.
+    unsafe { Component::deserialize(engine, &bytes) }.context("loading the compiled guest")
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    fs::rename(&tmp, path).with_context(|| format!("renaming {} into place", tmp.display()))?;
+    Ok(())
+}
+
+/// Unpacks the standard library into the cache once; returns its directory.
+fn unpack_stdlib(cache_dir: &Path) -> Result<PathBuf> {
+    let key = digest(&[sandlog_guest::STDLIB_TAR_ZST]);
+    let dir = cache_dir.join(format!("python-{key}"));
+    if dir.join(".complete").is_file() {
+        return Ok(dir);
+    }
+    fs::create_dir_all(cache_dir)
+        .with_context(|| format!("creating cache directory {}", cache_dir.display()))?;
+    let tmp = cache_dir.join(format!("python-{key}.tmp{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    let decoder = zstd::stream::read::Decoder::new(Cursor::new(sandlog_guest::STDLIB_TAR_ZST))
+        .context("reading the embedded standard library")?;
+    tar::Archive::new(decoder)
+        .unpack(&tmp)
+        .with_context(|| format!("unpacking the standard library into {}", tmp.display()))?;
+    fs::write(tmp.join(".complete"), b"")?;
+    match fs::rename(&tmp, &dir) {
+        Ok(()) => {}
+        // Another sandlog unpacked it at the same time.
+        Err(_) if dir.join(".complete").is_file() => {
+            let _ = fs::remove_dir_all(&tmp);
+        }
+        Err(e) => return Err(e).with_context(|| format!("moving {} into place", dir.display())),
+    }
+    Ok(dir)
+}
+
+/// Advances the engine's epoch on a plain thread, so that the ticker keeps
+/// going however busy the async executor it polices is.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let spawned = thread::Builder::new()
+        .name("sandlog-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                thread::sleep(EPOCH_TICK);
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the epoch ticker; busy sources will not yield");
+    }
+}

@@ -1,0 +1,310 @@
+//! One source's sandbox: its store state, what its WASI context grants, and
+//! the host side of the guest's `host` interface.
+//!
+//! A guest is granted nothing but the read-only Python standard library at
+//! `/python`: no other files, no network, no environment, no host stdio (its
+//! stdout and stderr go to the host log). Its linear memory is capped by its
+//! policy.
+//!
+//! The hot path of sandlog is [`Host::post_messages`]: a batch of messages
+//! from the guest is rendered into one chunk of JSON lines and handed to the
+//! destinations; while their queues are full the guest stays suspended.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::AsyncWrite;
+use tokio::sync::Notify;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::cli::AsyncStdoutStream;
+use wasmtime_wasi::{DirPerms, FilePerms, WasiCtx, WasiCtxView, WasiView};
+
+use crate::bindings::sandlog::guest::{host, types};
+use crate::bindings::{LogLevel, Message};
+use crate::config::SourceSpec;
+use crate::render::{self, Received, SourceFields};
+use crate::runtime::Runtime;
+use crate::sink::Sinks;
+
+/// Longest line a guest may send to the host log; longer ones are cut and
+/// marked, so a guest cannot make the host buffer without bound.
+const MAX_LOG_LINE: usize = 16 * 1024;
+
+const EXIT_NONE: u8 = 0;
+const EXIT_WANTED: u8 = 1;
+const EXIT_TOLD: u8 = 2;
+
+/// The host's handle on a running source, shared with its store: how the
+/// supervisor asks a source to exit while the guest is busy.
+#[derive(Default)]
+pub struct Control {
+    exit: AtomicU8,
+    wake: Notify,
+}
+
+impl Control {
+    /// Asks the source to exit: its request_exit() runs at the guest's next
+    /// contact with the host, and a host sleep ends now.
+    pub fn request_exit(&self) {
+        let _ = self
+            .exit
+            .compare_exchange(EXIT_NONE, EXIT_WANTED, Ordering::SeqCst, Ordering::SeqCst);
+        // Wakes every `notified()` future created before this call, polled or
+        // not; each waiter checks the state after creating its future.
+        self.wake.notify_waiters();
+    }
+
+    pub fn exit_requested(&self) -> bool {
+        self.exit.load(Ordering::SeqCst) != EXIT_NONE
+    }
+
+    /// True once, when an exit is wanted and the guest has not been told.
+    fn take(&self) -> bool {
+        self.exit
+            .compare_exchange(EXIT_WANTED, EXIT_TOLD, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    /// The guest is told through the request-exit export instead.
+    pub fn mark_told(&self) {
+        self.exit.store(EXIT_TOLD, Ordering::SeqCst);
+    }
+
+    /// Resolves once an exit has been requested.
+    pub async fn requested(&self) {
+        loop {
+            let notified = self.wake.notified();
+            if self.exit_requested() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Counters of one source's traffic.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    pub messages: u64,
+    pub batches: u64,
+    pub bytes: u64,
+}
+
+/// Everything a source's store holds.
+pub struct SourceState {
+    name: Arc<str>,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    control: Arc<Control>,
+    fields: SourceFields,
+    sinks: Sinks,
+    /// Unbuffered mode: rendered messages of the batch not yet closed.
+    pending: String,
+    pending_lines: u64,
+    pub stats: Stats,
+}
+
+impl WasiView for SourceState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Creates the store of one source with its grants and limits.
+pub fn new_store(
+    runtime: &Runtime,
+    spec: &SourceSpec,
+    hostname: &str,
+    sinks: Sinks,
+    control: Arc<Control>,
+) -> anyhow::Result<Store<SourceState>> {
+    let name: Arc<str> = Arc::from(spec.name.as_str());
+    let mut wasi = WasiCtx::builder();
+    wasi.stdout(AsyncStdoutStream::new(64 * 1024, LogLines::new(name.clone(), "stdout")))
+        .stderr(AsyncStdoutStream::new(64 * 1024, LogLines::new(name.clone(), "stderr")))
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .arg("sandlog")
+        .preopened_dir(
+            &runtime.stdlib_dir,
+            sandlog_guest::STDLIB_GUEST_PATH,
+            DirPerms::READ,
+            FilePerms::READ,
+        )?;
+    let limits = StoreLimitsBuilder::new()
+        .memory_size(usize::try_from(spec.policy.memory).unwrap_or(usize::MAX))
+        .instances(64)
+        .tables(64)
+        .memories(8)
+        .build();
+    let state = SourceState {
+        name,
+        wasi: wasi.build(),
+        table: ResourceTable::new(),
+        limits,
+        control,
+        fields: SourceFields::new(&spec.name, hostname),
+        sinks,
+        pending: String::new(),
+        pending_lines: 0,
+        stats: Stats::default(),
+    };
+    let mut store = Store::new(&runtime.engine, state);
+    store.limiter(|s| &mut s.limits);
+    // Yield to the executor at every epoch tick: fairness between sources,
+    // and a busy guest can be stopped by dropping its call.
+    store.epoch_deadline_async_yield_and_update(1);
+    Ok(store)
+}
+
+impl SourceState {
+    async fn deliver(&mut self, text: String, lines: u64) {
+        self.stats.bytes += text.len() as u64;
+        if !self.sinks.send(text, lines).await {
+            tracing::error!(source = %self.name, "a destination has failed; messages of this source cannot be delivered");
+        }
+    }
+
+    async fn close_pending(&mut self) {
+        if self.pending_lines > 0 {
+            let text = std::mem::take(&mut self.pending);
+            let lines = std::mem::take(&mut self.pending_lines);
+            self.deliver(text, lines).await;
+        }
+    }
+
+    /// Flushes what unbuffered mode still holds (the batch was never closed).
+    pub async fn finish(&mut self) {
+        self.close_pending().await;
+    }
+}
+
+impl types::Host for SourceState {}
+
+impl host::Host for SourceState {
+    async fn post_message(&mut self, msg: Message) -> bool {
+        render::message(&mut self.pending, &msg, &self.fields, &Received::now());
+        self.pending_lines += 1;
+        self.stats.messages += 1;
+        self.control.take()
+    }
+
+    async fn close_batch(&mut self) {
+        if self.pending_lines > 0 {
+            self.stats.batches += 1;
+        }
+        self.close_pending().await;
+    }
+
+    async fn post_messages(&mut self, msgs: Vec<Message>, closes: Option<Vec<u32>>) -> bool {
+        let received = Received::now();
+        let mut text = String::with_capacity(msgs.len() * 160);
+        for msg in &msgs {
+            render::message(&mut text, msg, &self.fields, &received);
+        }
+        let n = msgs.len() as u64;
+        self.stats.messages += n;
+        self.stats.batches += closes.map_or(n, |c| c.len() as u64);
+        self.deliver(text, n).await;
+        self.control.take()
+    }
+
+    async fn set_transport_name(&mut self, name: String) {
+        self.close_pending().await;
+        self.fields.set_transport(&name);
+    }
+
+    async fn sleep(&mut self, nanos: u64) -> bool {
+        self.close_pending().await;
+        let control = self.control.clone();
+        let woken = control.wake.notified();
+        if control.take() {
+            return true;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_nanos(nanos)) => false,
+            _ = woken => control.take(),
+        }
+    }
+
+    async fn take_exit_request(&mut self) -> bool {
+        self.close_pending().await;
+        self.control.take()
+    }
+
+    async fn log(&mut self, level: LogLevel, text: String) {
+        let text = clip(&text);
+        let source = &*self.name;
+        match level {
+            LogLevel::Trace => tracing::trace!(source, "{text}"),
+            LogLevel::Debug => tracing::debug!(source, "{text}"),
+            LogLevel::Info => tracing::info!(source, "{text}"),
+            LogLevel::Warn => tracing::warn!(source, "{text}"),
+            LogLevel::Error => tracing::error!(source, "{text}"),
+        }
+    }
+}
+
+fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= MAX_LOG_LINE {
+        return text.into();
+    }
+    let mut end = MAX_LOG_LINE;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... [{} bytes cut]", &text[..end], text.len() - end).into()
+}
+
+/// The guest's raw stdout or stderr (what bypasses Python's sys.stdout, such
+/// as interpreter fatal errors), turned into host log lines.
+struct LogLines {
+    source: Arc<str>,
+    stream: &'static str,
+    partial: Vec<u8>,
+}
+
+impl LogLines {
+    fn new(source: Arc<str>, stream: &'static str) -> Self {
+        Self { source, stream, partial: Vec::new() }
+    }
+
+    fn emit(&self, line: &[u8]) {
+        let text = String::from_utf8_lossy(line);
+        tracing::warn!(source = %self.source, stream = self.stream, "{}", clip(&text));
+    }
+}
+
+impl AsyncWrite for LogLines {
+    fn poll_write(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        let this = &mut *self;
+        this.partial.extend_from_slice(buf);
+        while let Some(pos) = this.partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = this.partial.drain(..=pos).collect();
+            this.emit(&line[..line.len() - 1]);
+        }
+        if this.partial.len() > MAX_LOG_LINE {
+            let line = std::mem::take(&mut this.partial);
+            this.emit(&line);
+        }
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let line = std::mem::take(&mut self.partial);
+        if !line.is_empty() {
+            self.emit(&line);
+        }
+        Poll::Ready(Ok(()))
+    }
+}

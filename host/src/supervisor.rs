@@ -1,0 +1,258 @@
+//! Drives every source through its lifecycle, concurrently, each in its
+//! own store: instantiate, load, init, run, and on a stop request
+//! request_exit, a bounded wait for run() to return, deinit. Every end is
+//! classified and reported with the source's name; one source's failure
+//! never stops the others.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::Instrument;
+use wasmtime::Store;
+
+use crate::bindings::exports::sandlog::guest::source::Setup;
+use crate::bindings::{Failure, SandlogSource};
+use crate::config::{Config, SourceSpec};
+use crate::runtime::Runtime;
+use crate::sandbox::{self, Control, SourceState};
+use crate::sink::{SinkSet, Sinks};
+
+/// How a source's run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// It could not start: the code did not load, or init() refused.
+    NotStarted,
+    /// run() returned.
+    Returned,
+    /// run() raised an exception.
+    Raised,
+    /// The guest trapped (a limit, os._exit(), a fault).
+    Trapped,
+    /// run() did not return within the exit grace and was interrupted.
+    Interrupted,
+}
+
+/// What a whole `run` did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub endings: Vec<(String, Ending)>,
+    pub written: Vec<(String, u64)>,
+}
+
+impl Outcome {
+    /// True when at least one source got as far as running.
+    pub fn any_started(&self) -> bool {
+        self.endings.iter().any(|(_, e)| *e != Ending::NotStarted)
+    }
+}
+
+/// How the host asks every source to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stop {
+    Running,
+    /// request_exit, then the exit grace.
+    Graceful,
+    /// Interrupt now.
+    Immediate,
+}
+
+/// Runs every source of `config` until all have ended, stopping them when
+/// `stop` changes.
+pub async fn run(config: &Config, runtime: Arc<Runtime>, stop: watch::Receiver<Stop>) -> Result<Outcome> {
+    let sinks = SinkSet::start(&config.destinations).await?;
+    let hostname = gethostname::gethostname().to_string_lossy().into_owned();
+    let mut tasks = JoinSet::new();
+    for spec in &config.sources {
+        let span = tracing::info_span!("source", source = %spec.name);
+        let task = run_source(
+            spec.clone(),
+            runtime.clone(),
+            hostname.clone(),
+            sinks.sinks.clone(),
+            stop.clone(),
+        );
+        tasks.spawn(task.instrument(span));
+    }
+    let mut endings = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(ending) => endings.push(ending),
+            Err(e) => tracing::error!(error = %e, "a source task failed"),
+        }
+    }
+    let written = sinks.finish().await?;
+    Ok(Outcome { endings, written })
+}
+
+async fn run_source(
+    spec: SourceSpec,
+    runtime: Arc<Runtime>,
+    hostname: String,
+    sinks: Sinks,
+    stop: watch::Receiver<Stop>,
+) -> (String, Ending) {
+    let name = spec.name.clone();
+    let ending = match lifecycle(&spec, &runtime, &hostname, sinks, stop).await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "source failed");
+            Ending::Trapped
+        }
+    };
+    (name, ending)
+}
+
+async fn lifecycle(
+    spec: &SourceSpec,
+    runtime: &Runtime,
+    hostname: &str,
+    sinks: Sinks,
+    mut stop: watch::Receiver<Stop>,
+) -> Result<Ending> {
+    let control = Arc::new(Control::default());
+    let started = Instant::now();
+    let mut store = sandbox::new_store(runtime, spec, hostname, sinks, control.clone())?;
+    let guest = match runtime.pre.instantiate_async(&mut store).await {
+        Ok(g) => g,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "cannot instantiate the guest");
+            return Ok(Ending::NotStarted);
+        }
+    };
+    let src = guest.sandlog_guest_source();
+    let setup = Setup {
+        name: spec.name.clone(),
+        filename: spec.filename.clone(),
+        code: spec.code.clone(),
+        class_name: spec.class_name.clone(),
+        buffer: spec.guest_buffer,
+    };
+    match src.call_load(&mut store, &setup).await {
+        Ok(Ok(())) => {}
+        Ok(Err(f)) => {
+            report_failure("cannot load the source", &f);
+            return Ok(Ending::NotStarted);
+        }
+        Err(trap) => {
+            report_trap("loading the source", &trap);
+            return Ok(Ending::NotStarted);
+        }
+    }
+    match src.call_init(&mut store, &spec.options).await {
+        Ok(Ok(true)) => {}
+        Ok(Ok(false)) => {
+            tracing::error!("init() returned a false value; the source does not start");
+            return Ok(Ending::NotStarted);
+        }
+        Ok(Err(f)) => {
+            report_failure("init() raised; the source does not start", &f);
+            return Ok(Ending::NotStarted);
+        }
+        Err(trap) => {
+            report_trap("init()", &trap);
+            return Ok(Ending::NotStarted);
+        }
+    }
+    tracing::debug!(elapsed = ?started.elapsed(), "instantiated and initialised");
+
+    if *stop.borrow() != Stop::Running {
+        control.mark_told();
+        deinit(&guest, &mut store, spec.policy.exit_grace).await;
+        return Ok(Ending::Returned);
+    }
+
+    tracing::info!("running");
+    let grace = spec.policy.exit_grace;
+    let ending = {
+        let run = src.call_run(&mut store);
+        tokio::pin!(run);
+        let mut stopping_since: Option<Instant> = None;
+        let mut stop_open = true;
+        loop {
+            let deadline = async {
+                match stopping_since {
+                    Some(t) => tokio::time::sleep_until((t + grace).into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                result = &mut run => break classify_run(result),
+                changed = stop.changed(), if stop_open => {
+                    if changed.is_err() {
+                        stop_open = false;
+                        continue;
+                    }
+                    let now = *stop.borrow_and_update();
+                    match now {
+                        Stop::Immediate => {
+                            tracing::warn!("stopped at once; run() is interrupted");
+                            break Ending::Interrupted;
+                        }
+                        Stop::Graceful if stopping_since.is_none() => {
+                            tracing::debug!("asking the source to exit");
+                            control.request_exit();
+                            stopping_since = Some(Instant::now());
+                        }
+                        _ => {}
+                    }
+                }
+                () = deadline => {
+                    tracing::error!(grace = ?grace, "run() did not return within the exit grace after request_exit(); interrupted");
+                    break Ending::Interrupted;
+                }
+            }
+        }
+    };
+    match ending {
+        Ending::Returned | Ending::Raised => {
+            store.data_mut().finish().await;
+            deinit(&guest, &mut store, grace).await;
+        }
+        _ => store.data_mut().finish().await,
+    }
+    let stats = store.data().stats;
+    tracing::info!(messages = stats.messages, batches = stats.batches, bytes = stats.bytes, ending = ?ending, "source ended");
+    Ok(ending)
+}
+
+fn classify_run(result: wasmtime::Result<Result<(), Failure>>) -> Ending {
+    match result {
+        Ok(Ok(())) => {
+            tracing::info!("run() returned");
+            Ending::Returned
+        }
+        Ok(Err(f)) => {
+            report_failure("run() raised", &f);
+            Ending::Raised
+        }
+        Err(trap) => {
+            report_trap("run()", &trap);
+            Ending::Trapped
+        }
+    }
+}
+
+async fn deinit(guest: &SandlogSource, store: &mut Store<SourceState>, grace: Duration) {
+    let src = guest.sandlog_guest_source();
+    match tokio::time::timeout(grace, src.call_deinit(&mut *store)).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(f))) => report_failure("deinit() raised", &f),
+        Ok(Err(trap)) => report_trap("deinit()", &trap),
+        Err(_) => tracing::error!(grace = ?grace, "deinit() did not return within the exit grace; interrupted"),
+    }
+}
+
+fn report_failure(what: &str, f: &Failure) {
+    tracing::error!(exception = %f.kind, "{what}: {}: {}\n{}", f.kind, f.message, f.traceback);
+}
+
+fn report_trap(what: &str, trap: &wasmtime::Error) {
+    if let Some(exit) = trap.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        tracing::error!(code = exit.0, "{what}: the script ended the interpreter (exit code {})", exit.0);
+        return;
+    }
+    tracing::error!(error = format!("{trap:?}"), "{what}: the guest trapped");
+}

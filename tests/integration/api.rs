@@ -1,0 +1,107 @@
+//! The syslogng Python API as scripts see it.
+
+use std::time::Duration;
+
+use crate::util::Setup;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+#[test]
+fn logmessage_api_and_typed_output() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "api"
+script = "api_check.py"
+class = "ApiCheck"
+options = { alpha = "1", beta = "two" }
+"#,
+    )
+    .script("api_check.py");
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    assert!(!out.stderr.contains("raised"), "{}", out.stderr);
+    let lines = out.lines();
+    let messages: Vec<&str> = lines.iter().map(|l| l["MESSAGE"].as_str().unwrap_or("?")).collect();
+    assert_eq!(messages, ["typed values", "aware", "naive", "first", "second", "custom host"]);
+
+    let typed = &lines[0];
+    assert_eq!(typed["str"], "caf\u{e9}");
+    assert_eq!(typed["bytes"], "raw\\xffbytes");
+    assert_eq!(typed["int"], -42);
+    assert_eq!(typed["big"], 1i64 << 62);
+    assert_eq!(typed["float"], 2.5);
+    assert_eq!(typed["yes"], true);
+    assert_eq!(typed["no"], false);
+    assert!(typed["none"].is_null());
+    assert_eq!(typed["list"], serde_json::json!(["a", "b", "c,d"]));
+    assert_eq!(typed["when"], "2024-05-06T07:08:09.000000+00:00");
+    assert_eq!(typed["PRI"], 165);
+    assert_eq!(typed["FACILITY"], "local4");
+    assert_eq!(typed["SEVERITY"], "notice");
+    assert_eq!(typed["SOURCE"], "api");
+    assert_eq!(typed["SOURCEIP"], "192.0.2.7");
+    assert_eq!(typed["RAWMSG_SIZE"], 99);
+    assert!(typed.get("gone").is_none());
+
+    assert_eq!(lines[1]["ISODATE"], "2024-01-02T03:04:05+02:00");
+    assert_eq!(lines[2]["ISODATE"], "2024-01-02T03:04:05+00:00");
+    let custom = &lines[5];
+    assert_eq!(custom["HOST"], "elsewhere");
+    assert_eq!(custom["PROGRAM"], "prog");
+    assert_eq!(custom["PID"], "123");
+}
+
+#[test]
+fn stdlib_modules_import_at_run_time() {
+    let setup = Setup::new(
+        "[[source]]\nname = \"std\"\nscript = \"stdlib_check.py\"\nclass = \"StdlibCheck\"\n",
+    )
+    .script("stdlib_check.py");
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    let lines = out.lines();
+    assert_eq!(lines.len(), 1, "stderr:\n{}", out.stderr);
+    let m = &lines[0];
+    assert_eq!(m["sha256"], "12b71731ce0925695ba7ef2ac5ca1704d6f962c668ec510d8ea5daef1d163fca");
+    assert_eq!(m["crc"], 1_635_570_072);
+    assert_eq!(m["b64"], "c2FuZGxvZw==");
+    assert_eq!(m["csv"], "2");
+    assert_eq!(m["decimal"], "3.30");
+    assert_eq!(m["fraction"], "1/2");
+    assert_eq!(m["mean"], 2.5);
+    assert_eq!(m["query"], "q=a+b");
+    assert_eq!(m["xml"], "x");
+    assert_eq!(m["uuid_len"], 36);
+    assert_eq!(m["letters"], "abc");
+}
+
+#[test]
+fn transport_name_and_inline_code() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "inline"
+class = "T"
+code = """
+from syslogng import LogSource, LogMessage
+class T(LogSource):
+    def run(self):
+        self.post_message(LogMessage("before"))
+        self.set_transport_name("custom-transport")
+        m = LogMessage("after")
+        m["TRANSPORT"] = "ignored"
+        self.post_message(m)
+    def request_exit(self):
+        pass
+"""
+"#,
+    );
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    let lines = out.lines();
+    assert_eq!(lines.len(), 2, "{}", out.stderr);
+    assert!(lines[0].get("TRANSPORT").is_none());
+    assert_eq!(lines[1]["TRANSPORT"], "custom-transport");
+    assert_eq!(lines[1]["SOURCE"], "inline");
+}

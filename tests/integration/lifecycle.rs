@@ -1,0 +1,252 @@
+//! Lifecycle: init verdicts, exceptions with tracebacks, stopping on
+//! signals while run() is blocked, exit codes.
+
+use std::time::Duration;
+
+use crate::util::{self, Setup};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+const SLEEPER_TO_FILE: &str = r#"
+[[source]]
+name = "sleepy"
+script = "sleeper.py"
+class = "Sleeper"
+options = { mode = "MODE" }
+
+[[destination]]
+type = "file"
+path = "out.jsonl"
+"#;
+
+fn stop_blocked_source(mode: &str, signal: &str) {
+    let setup = Setup::new(&SLEEPER_TO_FILE.replace("MODE", mode)).script("sleeper.py");
+    let child = setup.command().spawn().expect("starting sandlog");
+    assert!(
+        util::wait_for_file_lines(&setup.path("out.jsonl"), 1, LIMIT),
+        "the source never posted its first message"
+    );
+    let signalled = std::time::Instant::now();
+    util::signal(&child, signal);
+    let out = util::wait(child, LIMIT);
+    let stop_time = signalled.elapsed();
+    out.assert_success();
+    // request_exit reached the blocked run(), run() returned, deinit ran, and
+    // nothing came near the 5 s exit grace.
+    assert!(out.stderr.contains("request_exit called"), "{}", out.stderr);
+    assert!(out.stderr.contains("deinit called"), "{}", out.stderr);
+    assert!(!out.stderr.contains("interrupted"), "{}", out.stderr);
+    assert!(stop_time < Duration::from_secs(3), "stopping took {stop_time:?}");
+    let text = std::fs::read_to_string(setup.path("out.jsonl")).expect("output file");
+    let lines = util::json_lines(&text);
+    let messages: Vec<_> = lines.iter().map(|l| l["MESSAGE"].as_str().unwrap_or("")).collect();
+    assert_eq!(messages, ["ready", "leaving run"]);
+}
+
+#[test]
+fn sigterm_reaches_a_source_blocked_in_sleep() {
+    stop_blocked_source("sleep", "TERM");
+}
+
+#[test]
+fn sigint_reaches_a_source_blocked_in_select() {
+    stop_blocked_source("select", "INT");
+}
+
+#[test]
+fn a_source_that_ignores_request_exit_is_interrupted_after_the_grace() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "stubborn"
+class = "Stubborn"
+code = """
+from syslogng import LogSource, LogMessage
+class Stubborn(LogSource):
+    def run(self):
+        self.post_message(LogMessage("spinning"))
+        self.close_batch()
+        import time
+        time.sleep(0)
+        while True:
+            pass
+    def request_exit(self):
+        pass
+"""
+
+[[source]]
+name = "polite"
+script = "sleeper.py"
+class = "Sleeper"
+
+[[destination]]
+type = "file"
+path = "out.jsonl"
+"#,
+    )
+    .script("sleeper.py");
+    let child = setup.command().spawn().expect("starting sandlog");
+    assert!(util::wait_for_file_lines(&setup.path("out.jsonl"), 2, LIMIT));
+    let signalled = std::time::Instant::now();
+    util::signal(&child, "TERM");
+    let out = util::wait(child, LIMIT);
+    let stop_time = signalled.elapsed();
+    out.assert_success();
+    assert!(out.stderr.contains("did not return within the exit grace"), "{}", out.stderr);
+    assert!(stop_time >= Duration::from_secs(5), "{stop_time:?}");
+    assert!(stop_time < Duration::from_secs(7), "{stop_time:?}");
+    let text = std::fs::read_to_string(setup.path("out.jsonl")).expect("output file");
+    assert!(text.contains("leaving run"), "the polite source was not stopped cleanly: {text}");
+}
+
+#[test]
+fn init_false_is_reported_and_others_run() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "refuses"
+class = "Refuses"
+code = """
+from syslogng import LogSource
+class Refuses(LogSource):
+    def init(self, options):
+        return False
+    def run(self):
+        raise AssertionError("run() must not be called")
+    def request_exit(self):
+        pass
+"""
+
+[[source]]
+name = "works"
+script = "printer.py"
+class = "Printer"
+"#,
+    )
+    .script("printer.py");
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    assert!(out.stderr.contains("refuses") && out.stderr.contains("init() returned a false value"), "{}", out.stderr);
+    assert!(!out.stderr.contains("must not be called"), "{}", out.stderr);
+    assert_eq!(out.lines().len(), 1);
+}
+
+#[test]
+fn no_source_starting_is_a_failure() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "broken"
+class = "Broken"
+code = """
+from syslogng import LogSource
+class Broken(LogSource):
+    def init(self, options):
+        raise RuntimeError("cannot connect to the upstream")
+    def run(self):
+        pass
+    def request_exit(self):
+        pass
+"""
+"#,
+    );
+    let out = setup.run(LIMIT);
+    assert!(!out.status.success());
+    assert!(out.stderr.contains("RuntimeError: cannot connect to the upstream"), "{}", out.stderr);
+    assert!(out.stderr.contains("no source could start"), "{}", out.stderr);
+    assert!(out.stderr.contains("line 5, in init"), "traceback with the inline line: {}", out.stderr);
+}
+
+#[test]
+fn syntax_error_names_file_and_line() {
+    let setup = Setup::new("[[source]]\nname = \"bad\"\nscript = \"bad.py\"\nclass = \"Bad\"\n")
+        .file("bad.py", "from syslogng import LogSource\n\nclass Bad(LogSource)\n    pass\n");
+    let out = setup.run(LIMIT);
+    assert!(!out.status.success());
+    assert!(out.stderr.contains("SyntaxError"), "{}", out.stderr);
+    assert!(out.stderr.contains("bad.py\", line 3"), "{}", out.stderr);
+    assert!(out.stderr.contains("bad"), "{}", out.stderr);
+}
+
+#[test]
+fn missing_class_and_missing_methods_are_reported() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "noclass"
+class = "Nope"
+code = "x = 1"
+
+[[source]]
+name = "norun"
+class = "NoRun"
+code = """
+from syslogng import LogSource
+class NoRun(LogSource):
+    def request_exit(self):
+        pass
+"""
+"#,
+    );
+    let out = setup.run(LIMIT);
+    assert!(!out.status.success());
+    assert!(out.stderr.contains("class 'Nope' is not defined"), "{}", out.stderr);
+    assert!(out.stderr.contains("mandatory run() method"), "{}", out.stderr);
+}
+
+#[test]
+fn exception_in_run_keeps_earlier_messages_and_logs_traceback() {
+    let setup = Setup::new("[[source]]\nname = \"r\"\nscript = \"raiser.py\"\nclass = \"Raiser\"\n")
+        .script("raiser.py");
+    let out = setup.run(LIMIT);
+    // The source started, so the run as a whole succeeded.
+    out.assert_success();
+    assert_eq!(out.lines().len(), 3);
+    assert!(out.stderr.contains("ValueError: something broke in the script"), "{}", out.stderr);
+    assert!(out.stderr.contains("raiser.py\", line 11, in fail_here"), "{}", out.stderr);
+    assert!(out.stderr.contains("raise ValueError"), "source line in traceback: {}", out.stderr);
+}
+
+#[test]
+fn os_exit_and_sys_exit_are_contained() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "sysexit"
+class = "S"
+code = """
+import sys
+from syslogng import LogSource
+class S(LogSource):
+    def run(self):
+        sys.exit(3)
+    def request_exit(self):
+        pass
+"""
+
+[[source]]
+name = "osexit"
+class = "O"
+code = """
+import os
+from syslogng import LogSource
+class O(LogSource):
+    def run(self):
+        os._exit(4)
+    def request_exit(self):
+        pass
+"""
+
+[[source]]
+name = "fine"
+script = "printer.py"
+class = "Printer"
+"#,
+    )
+    .script("printer.py");
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    assert!(out.stderr.contains("SystemExit"), "{}", out.stderr);
+    assert!(out.stderr.contains("exit code 4"), "{}", out.stderr);
+    assert_eq!(out.lines().len(), 1);
+}

@@ -1,0 +1,101 @@
+//! What comes out: JSON lines on stdout or in files, nothing else mixed in.
+
+use std::time::Duration;
+
+use crate::util::{self, Setup};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+#[test]
+fn bundled_example_runs() {
+    let example = util::repo_root().join("examples/hello/sandlog.toml");
+    let mut cmd = std::process::Command::new(util::bin());
+    cmd.arg("--cache-dir").arg(util::cache_dir()).arg("run").arg(&example);
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let out = util::wait(cmd.spawn().expect("starting sandlog"), LIMIT);
+    out.assert_success();
+    let lines = out.lines();
+    assert_eq!(lines.len(), 8, "{}", out.stderr);
+    let hello: Vec<_> = lines.iter().filter(|l| l["SOURCE"] == "hello").collect();
+    assert_eq!(hello.len(), 5);
+    assert_eq!(hello[0]["MESSAGE"], "hello from a sandbox, message 0");
+    assert_eq!(hello[4]["seq"], 4);
+    assert_eq!(hello[0]["PROGRAM"], "hello");
+    let inline: Vec<_> = lines.iter().filter(|l| l["SOURCE"] == "inline").collect();
+    assert_eq!(inline.len(), 3);
+    assert_eq!(inline[2]["ratio"], 1.0);
+    assert_eq!(inline[0]["TRANSPORT"], "inline-demo");
+}
+
+#[test]
+fn prints_go_to_the_host_log_not_stdout() {
+    let setup = Setup::new("[[source]]\nname = \"p\"\nscript = \"printer.py\"\nclass = \"Printer\"\n")
+        .script("printer.py");
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    assert_eq!(out.lines().len(), 1, "stdout holds only JSON lines: {}", out.stdout);
+    let printed = out.stderr.lines().find(|l| l.contains("hello from print")).unwrap_or_default();
+    assert!(printed.contains("source=\"p\"") || printed.contains("source=p"), "{}", out.stderr);
+    assert!(out.stderr.contains("to stderr"), "{}", out.stderr);
+}
+
+fn flood(guest_buffer: u32, batch: u32, n: usize) {
+    let setup = Setup::new(&format!(
+        r#"
+[[source]]
+name = "flood-a"
+script = "flood.py"
+class = "Flood"
+options = {{ n = "{n}", batch = "{batch}" }}
+guest_buffer = {guest_buffer}
+
+[[source]]
+name = "flood-b"
+script = "flood.py"
+class = "Flood"
+options = {{ n = "{n}" }}
+
+[[destination]]
+type = "file"
+path = "out/all.jsonl"
+"#
+    ))
+    .script("flood.py");
+    std::fs::create_dir(setup.path("out")).expect("mkdir");
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    let text = std::fs::read_to_string(setup.path("out/all.jsonl")).expect("output");
+    let lines = util::json_lines(&text);
+    assert_eq!(lines.len(), 2 * n);
+    for source in ["flood-a", "flood-b"] {
+        let seqs: Vec<usize> = lines
+            .iter()
+            .filter(|l| l["SOURCE"] == source)
+            .map(|l| l["seq"].as_str().and_then(|s| s.parse().ok()).unwrap_or(usize::MAX))
+            .collect();
+        assert_eq!(seqs, (0..n).collect::<Vec<_>>(), "{source}: every message, in order");
+    }
+}
+
+#[test]
+fn many_messages_arrive_complete_and_in_order() {
+    flood(256, 0, 50_000);
+}
+
+#[test]
+fn unbuffered_mode_with_explicit_batches() {
+    flood(0, 7, 2_000);
+}
+
+#[test]
+fn file_destination_appends() {
+    let setup = Setup::new(
+        "[[source]]\nname = \"p\"\nscript = \"printer.py\"\nclass = \"Printer\"\n[[destination]]\ntype = \"file\"\npath = \"x.jsonl\"\n",
+    )
+    .script("printer.py")
+    .file("x.jsonl", "{\"earlier\":true}\n");
+    setup.run(LIMIT).assert_success();
+    setup.run(LIMIT).assert_success();
+    let text = std::fs::read_to_string(setup.path("x.jsonl")).expect("output");
+    assert_eq!(util::json_lines(&text).len(), 3);
+}

@@ -1,0 +1,165 @@
+//! Shared helpers: a warm guest cache, configs in temp dirs, running the
+//! binary with a deadline and reading its JSON lines.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_sandlog")
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn scripts_dir() -> PathBuf {
+    repo_root().join("tests/scripts")
+}
+
+/// One cache for every test, compiled once before the first test uses it.
+pub fn cache_dir() -> &'static Path {
+    static CACHE: OnceLock<PathBuf> = OnceLock::new();
+    CACHE.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sandlog-cache");
+        let status = Command::new(bin())
+            .args(["prepare", "--cache-dir"])
+            .arg(&dir)
+            .status()
+            .expect("running sandlog prepare");
+        assert!(status.success(), "sandlog prepare failed");
+        dir
+    })
+}
+
+/// A temp dir holding a config and the scripts it names.
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+}
+
+impl Setup {
+    pub fn new(config: &str) -> Setup {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("sandlog.toml"), config).expect("writing config");
+        Setup { dir }
+    }
+
+    /// Copies a script from tests/scripts into the setup.
+    pub fn script(self, name: &str) -> Setup {
+        std::fs::copy(scripts_dir().join(name), self.dir.path().join(name)).expect("copying script");
+        self
+    }
+
+    pub fn file(self, name: &str, text: &str) -> Setup {
+        std::fs::write(self.dir.path().join(name), text).expect("writing file");
+        self
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("sandlog.toml")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(bin());
+        cmd.arg("--cache-dir").arg(cache_dir()).arg("run").arg(self.config_path());
+        cmd.env_remove("RUST_LOG");
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd
+    }
+
+    /// Runs to completion (at most `limit`) and collects what came out.
+    pub fn run(&self, limit: Duration) -> Output {
+        let child = self.command().spawn().expect("starting sandlog");
+        wait(child, limit)
+    }
+}
+
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Output {
+    pub fn lines(&self) -> Vec<Value> {
+        json_lines(&self.stdout)
+    }
+
+    pub fn assert_success(&self) {
+        assert!(self.status.success(), "sandlog failed: {:?}\nstderr:\n{}", self.status, self.stderr);
+    }
+}
+
+pub fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l:?}")))
+        .collect()
+}
+
+/// Waits for a child with a deadline, killing it (by its PID) if it runs
+/// past it; the test then fails on the status.
+pub fn wait(mut child: Child, limit: Duration) -> Output {
+    let started = Instant::now();
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        stdout.read_to_string(&mut s).map(|_| s).unwrap_or_default()
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        stderr.read_to_string(&mut s).map(|_| s).unwrap_or_default()
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let status = child.wait().expect("waiting after kill");
+            let stderr = err.join().unwrap_or_default();
+            panic!("sandlog ran past {limit:?} and was killed ({status:?}); stderr:\n{stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let elapsed = started.elapsed();
+    Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+        elapsed,
+    }
+}
+
+/// Sends a signal to a child we started.
+pub fn signal(child: &Child, sig: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("running kill");
+    assert!(status.success());
+}
+
+/// Reads the child's stderr until `needle` appears (or `limit` passes).
+pub fn wait_for_file_lines(path: &Path, n: usize, limit: Duration) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if text.lines().count() >= n {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
