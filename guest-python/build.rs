@@ -82,7 +82,10 @@ fn find_stdlib_archive() -> Result<PathBuf> {
     let mut found = Vec::new();
     if let Ok(entries) = fs::read_dir(&registry) {
         for entry in entries.flatten() {
-            let candidate = entry.path().join(COMPONENTIZE_PY).join("python-lib.tar.zst");
+            let candidate = entry
+                .path()
+                .join(COMPONENTIZE_PY)
+                .join("python-lib.tar.zst");
             if candidate.is_file() {
                 found.push(candidate);
             }

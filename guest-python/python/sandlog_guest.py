@@ -46,8 +46,12 @@ _source_class = None
 
 
 def _failure(exc):
-    """A WIT failure from an exception, with the script's own frames."""
-    tb = "".join(traceback.format_exception(exc)).rstrip()
+    """A WIT failure from an exception, with the script's own frames (the
+    loader's frames are left out)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    tb = "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
     message = str(exc)
     return Err(Failure(type(exc).__name__, message, tb))
 

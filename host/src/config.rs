@@ -90,8 +90,8 @@ impl Config {
     /// Validates configuration text read from `path` (relative script
     /// paths are resolved against its directory).
     pub fn parse(path: &Path, text: &str) -> Result<Config> {
-        let raw: RawConfig = toml::from_str(text)
-            .with_context(|| format!("invalid config {}", path.display()))?;
+        let raw: RawConfig =
+            toml::from_str(text).with_context(|| format!("invalid config {}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let shown = path.display();
 
@@ -104,14 +104,22 @@ impl Config {
                 bail!("{at}: key `name` must not be empty");
             }
             if let Some(first) = seen.insert(name, index) {
-                bail!("{at}: key `name`: {name:?} is already the name of source #{}", first + 1);
+                bail!(
+                    "{at}: key `name`: {name:?} is already the name of source #{}",
+                    first + 1
+                );
             }
             if !is_class_name(&src.class) {
-                bail!("{at}: key `class`: {:?} is not a Python class name", src.class);
+                bail!(
+                    "{at}: key `class`: {:?} is not a Python class name",
+                    src.class
+                );
             }
             let (filename, code) = match (&src.script, &src.code) {
                 (Some(_), Some(_)) => bail!("{at}: keys `script` and `code` exclude each other"),
-                (None, None) => bail!("{at}: needs either key `script` (a file) or `code` (inline Python)"),
+                (None, None) => {
+                    bail!("{at}: needs either key `script` (a file) or `code` (inline Python)")
+                }
                 (Some(script), None) => {
                     let full = base.join(script);
                     let code = fs::read_to_string(&full).with_context(|| {
@@ -126,7 +134,11 @@ impl Config {
                 filename,
                 code,
                 class_name: src.class.clone(),
-                options: src.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                options: src
+                    .options
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
                 guest_buffer: src.guest_buffer.unwrap_or(DEFAULT_GUEST_BUFFER),
                 policy: Policy::default(),
             });
@@ -138,13 +150,19 @@ impl Config {
                 RawDestination::Stdout {} => DestinationSpec::Stdout,
                 RawDestination::File { path: p } => {
                     if p.as_os_str().is_empty() {
-                        bail!("{shown}: destination #{}: key `path` must not be empty", index + 1);
+                        bail!(
+                            "{shown}: destination #{}: key `path` must not be empty",
+                            index + 1
+                        );
                     }
                     DestinationSpec::File { path: base.join(p) }
                 }
             };
             if destinations.contains(&spec) {
-                bail!("{shown}: destination #{}: the same destination is listed twice", index + 1);
+                bail!(
+                    "{shown}: destination #{}: the same destination is listed twice",
+                    index + 1
+                );
             }
             destinations.push(spec);
         }
@@ -152,7 +170,11 @@ impl Config {
             destinations.push(DestinationSpec::Stdout);
         }
 
-        Ok(Config { path: path.to_owned(), sources, destinations })
+        Ok(Config {
+            path: path.to_owned(),
+            sources,
+            destinations,
+        })
     }
 }
 
@@ -202,7 +224,10 @@ mod tests {
         .err()
         .map(|e| format!("{e:#}"))
         .unwrap_or_default();
-        assert!(err.contains("source #2 (\"a\")") && err.contains("`name`"), "{err}");
+        assert!(
+            err.contains("source #2 (\"a\")") && err.contains("`name`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -211,22 +236,29 @@ mod tests {
             .err()
             .map(|e| format!("{e:#}"))
             .unwrap_or_default();
-        assert!(err.contains("(\"a\")") && err.contains("`script`") && err.contains("nope.py"), "{err}");
+        assert!(
+            err.contains("(\"a\")") && err.contains("`script`") && err.contains("nope.py"),
+            "{err}"
+        );
     }
 
     #[test]
     fn non_string_option_is_an_error() {
-        let err = parse("[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\noptions = { n = 3 }\n")
-            .err()
-            .map(|e| format!("{e:#}"))
-            .unwrap_or_default();
+        let err =
+            parse("[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\noptions = { n = 3 }\n")
+                .err()
+                .map(|e| format!("{e:#}"))
+                .unwrap_or_default();
         assert!(err.contains("string"), "{err}");
     }
 
     #[test]
     fn bad_class_and_both_code_forms_are_errors() {
         assert!(parse("[[source]]\nname = \"a\"\nclass = \"1A\"\ncode = \"\"\n").is_err());
-        assert!(parse("[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\nscript = \"a.py\"\n").is_err());
+        assert!(
+            parse("[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\nscript = \"a.py\"\n")
+                .is_err()
+        );
         assert!(parse("[[source]]\nname = \"a\"\nclass = \"A\"\n").is_err());
     }
 }

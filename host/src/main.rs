@@ -98,11 +98,19 @@ async fn run(config: Config, cache_dir: &std::path::Path) -> Result<ExitCode> {
                 _ = sigint.recv() => "SIGINT",
                 _ = sigterm.recv() => "SIGTERM",
             };
-            level = if level == Stop::Running { Stop::Graceful } else { Stop::Immediate };
-            tracing::info!(signal = name, "stopping: {}", match level {
-                Stop::Graceful => "asking every source to exit",
-                _ => "interrupting every source now",
-            });
+            level = if level == Stop::Running {
+                Stop::Graceful
+            } else {
+                Stop::Immediate
+            };
+            tracing::info!(
+                signal = name,
+                "stopping: {}",
+                match level {
+                    Stop::Graceful => "asking every source to exit",
+                    _ => "interrupting every source now",
+                }
+            );
             if stop_tx.send(level).is_err() || level == Stop::Immediate {
                 return;
             }

@@ -13,11 +13,34 @@ use crate::bindings::{Message, Timestamp, TypedValue};
 pub const DEFAULT_PRI: u16 = 13;
 
 const FACILITIES: [&str; 24] = [
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
-    "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1", "local2", "local3",
-    "local4", "local5", "local6", "local7",
+    "kern",
+    "user",
+    "mail",
+    "daemon",
+    "auth",
+    "syslog",
+    "lpr",
+    "news",
+    "uucp",
+    "cron",
+    "authpriv",
+    "ftp",
+    "ntp",
+    "security",
+    "console",
+    "solaris-cron",
+    "local0",
+    "local1",
+    "local2",
+    "local3",
+    "local4",
+    "local5",
+    "local6",
+    "local7",
 ];
-const SEVERITIES: [&str; 8] = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
+const SEVERITIES: [&str; 8] = [
+    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+];
 
 /// What is the same for every message of one source: pre-rendered JSON
 /// fragments, so that the hot path only copies them.
@@ -37,7 +60,11 @@ impl SourceFields {
         string(&mut source, source_name.as_bytes());
         let mut host = String::from("\"HOST\":");
         string(&mut host, hostname.as_bytes());
-        Self { source, host, transport: None }
+        Self {
+            source,
+            host,
+            transport: None,
+        }
     }
 
     pub fn set_transport(&mut self, name: &str) {
@@ -222,7 +249,10 @@ mod tests {
 
     fn msg(strings: &[(&str, &[u8])], typed: Vec<(String, TypedValue)>) -> Message {
         Message {
-            strings: strings.iter().map(|(k, v)| (k.to_string(), v.to_vec())).collect(),
+            strings: strings
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_vec()))
+                .collect(),
             typed,
             pri: None,
             timestamp: None,
@@ -290,7 +320,10 @@ mod tests {
         let mut f = SourceFields::new("s", "h");
         f.set_transport("tcp-in");
         let mut m = msg(&[("TRANSPORT", b"x")], vec![]);
-        m.timestamp = Some(Timestamp { micros: 1_700_000_000_000_000, offset_secs: -5 * 3600 });
+        m.timestamp = Some(Timestamp {
+            micros: 1_700_000_000_000_000,
+            offset_secs: -5 * 3600,
+        });
         m.pri = Some(34);
         let v = render(&m, &f);
         assert_eq!(v["ISODATE"], "2023-11-14T17:13:20-05:00");

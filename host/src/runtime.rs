@@ -40,19 +40,29 @@ impl Runtime {
         let engine = engine()?;
         let component = load_component(&engine, cache_dir)?;
         let mut linker: Linker<SourceState> = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        wt(wasmtime_wasi::p2::add_to_linker_async(&mut linker))
             .context("linking WASI into the guest")?;
-        SandlogSource::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
-            .context("linking the sandlog host interface")?;
-        let pre = SandlogSourcePre::new(
-            linker
-                .instantiate_pre(&component)
-                .context("preparing the guest for instantiation")?,
-        )?;
+        wt(SandlogSource::add_to_linker::<_, HasSelf<_>>(
+            &mut linker,
+            |s| s,
+        ))
+        .context("linking the sandlog host interface")?;
+        let pre = wt(linker.instantiate_pre(&component))
+            .context("preparing the guest for instantiation")?;
+        let pre = wt(SandlogSourcePre::new(pre)).context("binding the guest's exports")?;
         let stdlib_dir = unpack_stdlib(cache_dir)?;
         start_epoch_ticker(&engine);
-        Ok(Arc::new(Runtime { engine, pre, stdlib_dir }))
+        Ok(Arc::new(Runtime {
+            engine,
+            pre,
+            stdlib_dir,
+        }))
     }
+}
+
+/// wasmtime's own error type, as an `anyhow` error that takes context.
+pub fn wt<T>(r: wasmtime::Result<T>) -> Result<T> {
+    r.map_err(anyhow::Error::from)
 }
 
 fn engine() -> Result<Engine> {
@@ -62,7 +72,7 @@ fn engine() -> Result<Engine> {
     // Instances start from a copy-on-write image of the pre-initialised
     // heap instead of copying it.
     config.memory_init_cow(true);
-    Engine::new(&config).context("creating the wasmtime engine")
+    wt(Engine::new(&config)).context("creating the wasmtime engine")
 }
 
 /// The default cache directory: `$XDG_CACHE_HOME/sandlog`, else
@@ -92,7 +102,11 @@ fn load_component(engine: &Engine, cache_dir: &Path) -> Result<Component> {
     let mut compat = std::collections::hash_map::DefaultHasher::new();
     std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut compat);
     let compat = std::hash::Hasher::finish(&compat).to_le_bytes();
-    let key = digest(&[sandlog_guest::COMPONENT, &compat, env!("CARGO_PKG_VERSION").as_bytes()]);
+    let key = digest(&[
+        sandlog_guest::COMPONENT,
+        &compat,
+        env!("CARGO_PKG_VERSION").as_bytes(),
+    ]);
     let path = cache_dir.join(format!("guest-{key}.cwasm"));
     if path.is_file() {
         // SAFETY: the file is one this function wrote (atomically, by rename)
@@ -100,20 +114,21 @@ fn load_component(engine: &Engine, cache_dir: &Path) -> Result<Component> {
         // the guest's bytes and the engine's compatibility hash.
         match unsafe { Component::deserialize_file(engine, &path) } {
             Ok(c) => return Ok(c),
-            Err(e) => tracing::warn!(path = %path.display(), error = %e, "compiled guest in the cache is unusable; compiling again"),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "compiled guest in the cache is unusable; compiling again")
+            }
         }
     }
     let started = Instant::now();
     tracing::info!("compiling the guest (once per build of sandlog)");
-    let bytes = engine
-        .precompile_component(sandlog_guest::COMPONENT)
+    let bytes = wt(engine.precompile_component(sandlog_guest::COMPONENT))
         .context("compiling the guest component")?;
     tracing::info!(elapsed = ?started.elapsed(), "guest compiled");
     fs::create_dir_all(cache_dir)
         .with_context(|| format!("creating cache directory {}", cache_dir.display()))?;
     write_atomically(&path, &bytes)?;
     // SAFETY: `bytes` was produced just now by this engine.
-    unsafe { Component::deserialize(engine, &bytes) }.context("loading the compiled guest")
+    wt(unsafe { Component::deserialize(engine, &bytes) }).context("loading the compiled guest")
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::cli::AsyncStdoutStream;
-use wasmtime_wasi::{DirPerms, FilePerms, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::sandlog::guest::{host, types};
 use crate::bindings::{LogLevel, Message};
@@ -50,9 +50,9 @@ impl Control {
     /// Asks the source to exit: its request_exit() runs at the guest's next
     /// contact with the host, and a host sleep ends now.
     pub fn request_exit(&self) {
-        let _ = self
-            .exit
-            .compare_exchange(EXIT_NONE, EXIT_WANTED, Ordering::SeqCst, Ordering::SeqCst);
+        let _ =
+            self.exit
+                .compare_exchange(EXIT_NONE, EXIT_WANTED, Ordering::SeqCst, Ordering::SeqCst);
         // Wakes every `notified()` future created before this call, polled or
         // not; each waiter checks the state after creating its future.
         self.wake.notify_waiters();
@@ -111,7 +111,10 @@ pub struct SourceState {
 
 impl WasiView for SourceState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -125,18 +128,23 @@ pub fn new_store(
 ) -> anyhow::Result<Store<SourceState>> {
     let name: Arc<str> = Arc::from(spec.name.as_str());
     let mut wasi = WasiCtx::builder();
-    wasi.stdout(AsyncStdoutStream::new(64 * 1024, LogLines::new(name.clone(), "stdout")))
-        .stderr(AsyncStdoutStream::new(64 * 1024, LogLines::new(name.clone(), "stderr")))
-        .allow_tcp(false)
-        .allow_udp(false)
-        .allow_ip_name_lookup(false)
-        .arg("sandlog")
-        .preopened_dir(
-            &runtime.stdlib_dir,
-            sandlog_guest::STDLIB_GUEST_PATH,
-            DirPerms::READ,
-            FilePerms::READ,
-        )?;
+    wasi.stdout(AsyncStdoutStream::new(
+        64 * 1024,
+        LogLines::new(name.clone(), "stdout"),
+    ))
+    .stderr(AsyncStdoutStream::new(
+        64 * 1024,
+        LogLines::new(name.clone(), "stderr"),
+    ))
+    .allow_tcp(false)
+    .allow_udp(false)
+    .allow_ip_name_lookup(false)
+    .arg("sandlog")
+    .preopened_dir(
+        &runtime.stdlib_dir,
+        sandlog_guest::STDLIB_GUEST_PATH,
+        FsPerms::ReadOnly,
+    )?;
     let limits = StoreLimitsBuilder::new()
         .memory_size(usize::try_from(spec.policy.memory).unwrap_or(usize::MAX))
         .instances(64)
@@ -272,7 +280,11 @@ struct LogLines {
 
 impl LogLines {
     fn new(source: Arc<str>, stream: &'static str) -> Self {
-        Self { source, stream, partial: Vec::new() }
+        Self {
+            source,
+            stream,
+            partial: Vec::new(),
+        }
     }
 
     fn emit(&self, line: &[u8]) {
@@ -282,7 +294,11 @@ impl LogLines {
 }
 
 impl AsyncWrite for LogLines {
-    fn poll_write(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         let this = &mut *self;
         this.partial.extend_from_slice(buf);
         while let Some(pos) = this.partial.iter().position(|&b| b == b'\n') {

@@ -61,13 +61,19 @@ impl SinkSet {
                 ),
                 DestinationSpec::File { path } => {
                     let file = open_append(path).await?;
-                    (path.display().to_string(), tokio::spawn(write_all(rx, Box::new(file))))
+                    (
+                        path.display().to_string(),
+                        tokio::spawn(write_all(rx, Box::new(file))),
+                    )
                 }
             };
             queues.push(tx);
             tasks.push((name, task));
         }
-        Ok(SinkSet { sinks: Sinks { queues }, tasks })
+        Ok(SinkSet {
+            sinks: Sinks { queues },
+            tasks,
+        })
     }
 
     /// Closes the queues and waits until every destination has written and

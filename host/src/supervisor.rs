@@ -61,7 +61,11 @@ pub enum Stop {
 
 /// Runs every source of `config` until all have ended, stopping them when
 /// `stop` changes.
-pub async fn run(config: &Config, runtime: Arc<Runtime>, stop: watch::Receiver<Stop>) -> Result<Outcome> {
+pub async fn run(
+    config: &Config,
+    runtime: Arc<Runtime>,
+    stop: watch::Receiver<Stop>,
+) -> Result<Outcome> {
     let sinks = SinkSet::start(&config.destinations).await?;
     let hostname = gethostname::gethostname().to_string_lossy().into_owned();
     let mut tasks = JoinSet::new();
@@ -241,7 +245,9 @@ async fn deinit(guest: &SandlogSource, store: &mut Store<SourceState>, grace: Du
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(f))) => report_failure("deinit() raised", &f),
         Ok(Err(trap)) => report_trap("deinit()", &trap),
-        Err(_) => tracing::error!(grace = ?grace, "deinit() did not return within the exit grace; interrupted"),
+        Err(_) => {
+            tracing::error!(grace = ?grace, "deinit() did not return within the exit grace; interrupted")
+        }
     }
 }
 
@@ -251,7 +257,13 @@ fn report_failure(what: &str, f: &Failure) {
 
 fn report_trap(what: &str, trap: &wasmtime::Error) {
     if let Some(exit) = trap.downcast_ref::<wasmtime_wasi::I32Exit>() {
-        tracing::error!(code = exit.0, "{what}: the script ended the interpreter (exit code {})", exit.0);
+        // WASI preview 2 carries only success or failure, not the code the
+        // script passed to os._exit().
+        let status = if exit.0 == 0 { "success" } else { "failure" };
+        tracing::error!(
+            code = exit.0,
+            "{what}: the script ended its interpreter (os._exit() or a fatal error; exit status {status}); the source cannot go on"
+        );
         return;
     }
     tracing::error!(error = format!("{trap:?}"), "{what}: the guest trapped");

@@ -22,8 +22,21 @@ options = { alpha = "1", beta = "two" }
     out.assert_success();
     assert!(!out.stderr.contains("raised"), "{}", out.stderr);
     let lines = out.lines();
-    let messages: Vec<&str> = lines.iter().map(|l| l["MESSAGE"].as_str().unwrap_or("?")).collect();
-    assert_eq!(messages, ["typed values", "aware", "naive", "first", "second", "custom host"]);
+    let messages: Vec<&str> = lines
+        .iter()
+        .map(|l| l["MESSAGE"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "typed values",
+            "aware",
+            "naive",
+            "first",
+            "second",
+            "custom host"
+        ]
+    );
 
     let typed = &lines[0];
     assert_eq!(typed["str"], "caf\u{e9}");
@@ -63,7 +76,10 @@ fn stdlib_modules_import_at_run_time() {
     let lines = out.lines();
     assert_eq!(lines.len(), 1, "stderr:\n{}", out.stderr);
     let m = &lines[0];
-    assert_eq!(m["sha256"], "12b71731ce0925695ba7ef2ac5ca1704d6f962c668ec510d8ea5daef1d163fca");
+    assert_eq!(
+        m["sha256"],
+        "12b71731ce0925695ba7ef2ac5ca1704d6f962c668ec510d8ea5daef1d163fca"
+    );
     assert_eq!(m["crc"], 1_635_570_072);
     assert_eq!(m["b64"], "c2FuZGxvZw==");
     assert_eq!(m["csv"], "2");

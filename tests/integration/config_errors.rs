@@ -15,19 +15,28 @@ fn refused(config: &str) -> String {
 #[test]
 fn unknown_key() {
     let err = refused("[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\nclas = \"B\"\n");
-    assert!(err.contains("sandlog.toml") && err.contains("clas"), "{err}");
+    assert!(
+        err.contains("sandlog.toml") && err.contains("clas"),
+        "{err}"
+    );
 }
 
 #[test]
 fn toml_syntax_error_has_a_line() {
     let err = refused("[[source]\nname = \"a\"\n");
-    assert!(err.contains("sandlog.toml") && err.contains("line 1"), "{err}");
+    assert!(
+        err.contains("sandlog.toml") && err.contains("line 1"),
+        "{err}"
+    );
 }
 
 #[test]
 fn missing_script() {
     let err = refused("[[source]]\nname = \"tenant\"\nclass = \"A\"\nscript = \"gone.py\"\n");
-    assert!(err.contains("tenant") && err.contains("`script`") && err.contains("gone.py"), "{err}");
+    assert!(
+        err.contains("tenant") && err.contains("`script`") && err.contains("gone.py"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -10,8 +10,12 @@ const LIMIT: Duration = Duration::from_secs(120);
 fn bundled_example_runs() {
     let example = util::repo_root().join("examples/hello/sandlog.toml");
     let mut cmd = std::process::Command::new(util::bin());
-    cmd.arg("--cache-dir").arg(util::cache_dir()).arg("run").arg(&example);
-    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    cmd.arg("--cache-dir")
+        .arg(util::cache_dir())
+        .arg("run")
+        .arg(&example);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let out = util::wait(cmd.spawn().expect("starting sandlog"), LIMIT);
     out.assert_success();
     let lines = out.lines();
@@ -29,13 +33,27 @@ fn bundled_example_runs() {
 
 #[test]
 fn prints_go_to_the_host_log_not_stdout() {
-    let setup = Setup::new("[[source]]\nname = \"p\"\nscript = \"printer.py\"\nclass = \"Printer\"\n")
-        .script("printer.py");
+    let setup =
+        Setup::new("[[source]]\nname = \"p\"\nscript = \"printer.py\"\nclass = \"Printer\"\n")
+            .script("printer.py");
     let out = setup.run(LIMIT);
     out.assert_success();
-    assert_eq!(out.lines().len(), 1, "stdout holds only JSON lines: {}", out.stdout);
-    let printed = out.stderr.lines().find(|l| l.contains("hello from print")).unwrap_or_default();
-    assert!(printed.contains("source=\"p\"") || printed.contains("source=p"), "{}", out.stderr);
+    assert_eq!(
+        out.lines().len(),
+        1,
+        "stdout holds only JSON lines: {}",
+        out.stdout
+    );
+    let printed = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("hello from print"))
+        .unwrap_or_default();
+    assert!(
+        printed.contains("source=\"p\"") || printed.contains("source=p"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("to stderr"), "{}", out.stderr);
 }
 
@@ -71,9 +89,18 @@ path = "out/all.jsonl"
         let seqs: Vec<usize> = lines
             .iter()
             .filter(|l| l["SOURCE"] == source)
-            .map(|l| l["seq"].as_str().and_then(|s| s.parse().ok()).unwrap_or(usize::MAX))
+            .map(|l| {
+                l["seq"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(usize::MAX)
+            })
             .collect();
-        assert_eq!(seqs, (0..n).collect::<Vec<_>>(), "{source}: every message, in order");
+        assert_eq!(
+            seqs,
+            (0..n).collect::<Vec<_>>(),
+            "{source}: every message, in order"
+        );
     }
 }
 

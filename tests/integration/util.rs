@@ -50,7 +50,8 @@ impl Setup {
 
     /// Copies a script from tests/scripts into the setup.
     pub fn script(self, name: &str) -> Setup {
-        std::fs::copy(scripts_dir().join(name), self.dir.path().join(name)).expect("copying script");
+        std::fs::copy(scripts_dir().join(name), self.dir.path().join(name))
+            .expect("copying script");
         self
     }
 
@@ -69,9 +70,14 @@ impl Setup {
 
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(bin());
-        cmd.arg("--cache-dir").arg(cache_dir()).arg("run").arg(self.config_path());
+        cmd.arg("--cache-dir")
+            .arg(cache_dir())
+            .arg("run")
+            .arg(self.config_path());
         cmd.env_remove("RUST_LOG");
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         cmd
     }
 
@@ -86,7 +92,6 @@ pub struct Output {
     pub status: ExitStatus,
     pub stdout: String,
     pub stderr: String,
-    pub elapsed: Duration,
 }
 
 impl Output {
@@ -95,7 +100,12 @@ impl Output {
     }
 
     pub fn assert_success(&self) {
-        assert!(self.status.success(), "sandlog failed: {:?}\nstderr:\n{}", self.status, self.stderr);
+        assert!(
+            self.status.success(),
+            "sandlog failed: {:?}\nstderr:\n{}",
+            self.status,
+            self.stderr
+        );
     }
 }
 
@@ -131,12 +141,10 @@ pub fn wait(mut child: Child, limit: Duration) -> Output {
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    let elapsed = started.elapsed();
     Output {
         status,
         stdout: out.join().unwrap_or_default(),
         stderr: err.join().unwrap_or_default(),
-        elapsed,
     }
 }
 
@@ -150,14 +158,12 @@ pub fn signal(child: &Child, sig: &str) {
     assert!(status.success());
 }
 
-/// Reads the child's stderr until `needle` appears (or `limit` passes).
+/// Waits until a file holds at least `n` lines (false if `limit` passes).
 pub fn wait_for_file_lines(path: &Path, n: usize, limit: Duration) -> bool {
     let started = Instant::now();
     while started.elapsed() < limit {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if text.lines().count() >= n {
-                return true;
-            }
+        if std::fs::read_to_string(path).is_ok_and(|text| text.lines().count() >= n) {
+            return true;
         }
         std::thread::sleep(Duration::from_millis(10));
     }

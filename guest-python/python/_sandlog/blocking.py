@@ -10,6 +10,12 @@ a way that returns to Python when the host wants the source to exit:
 - select.select, select.poll and blocking socket calls wait in slices of
   at most SLICE seconds and ask the host between slices.
 
+A sleep or a select/poll wait during which request_exit() was delivered
+returns early (a select with nothing ready), so that the usual
+`while not self.exit: time.sleep(...)` loop notices the exit at once
+instead of finishing its wait. A blocking socket call keeps waiting: a
+request_exit() that closes or shuts down the socket ends it.
+
 install() must run before selectors and asyncio are imported, since
 selectors keeps a reference to select.poll in a class attribute.
 """
@@ -39,27 +45,29 @@ def sleep(secs):
     while remaining > 0:
         if host.sleep(int(remaining * 1e9)):
             runtime._host_wants_exit()
+            return
         remaining = deadline - _real_monotonic()
 
 
-def _slices(timeout):
+def _slices(timeout, end_on_exit):
     """Yield wait slices until `timeout` (None: forever) has passed,
-    delivering a pending exit request between them."""
+    delivering a pending exit request between them. With `end_on_exit`,
+    a delivered exit request ends the wait with a last zero slice."""
     runtime.flush()
-    if timeout is None:
-        while True:
-            yield SLICE
-            runtime.poll_exit()
-    if timeout < 0:
-        timeout = 0
-    deadline = _real_monotonic() + timeout
+    deadline = None if timeout is None else _real_monotonic() + max(timeout, 0)
     while True:
-        remaining = deadline - _real_monotonic()
-        if remaining <= 0:
+        if deadline is None:
+            part = SLICE
+        else:
+            remaining = deadline - _real_monotonic()
+            if remaining <= 0:
+                yield 0
+                return
+            part = min(remaining, SLICE)
+        yield part
+        if runtime.poll_exit() and end_on_exit:
             yield 0
             return
-        yield min(remaining, SLICE)
-        runtime.poll_exit()
 
 
 def select(rlist, wlist, xlist, timeout=None):
@@ -68,7 +76,7 @@ def select(rlist, wlist, xlist, timeout=None):
         raise ValueError("timeout must be non-negative")
     if timeout == 0:
         return _real_select(rlist, wlist, xlist, 0)
-    for part in _slices(timeout):
+    for part in _slices(timeout, True):
         r, w, x = _real_select(rlist, wlist, xlist, part)
         if r or w or x or part == 0:
             return r, w, x
@@ -97,7 +105,7 @@ class poll:
             timeout = timeout / 1000.0
         else:
             timeout = None
-        for part in _slices(timeout):
+        for part in _slices(timeout, True):
             events = self._poll.poll(int(part * 1000) if part else 0)
             if events or part == 0:
                 return events
@@ -115,7 +123,7 @@ def _wait(sock, readable):
         return
     r = [fd] if readable else []
     w = [] if readable else [fd]
-    for part in _slices(timeout):
+    for part in _slices(timeout, False):
         rr, ww, _ = _real_select(r, w, [], part)
         if rr or ww:
             return

@@ -71,9 +71,12 @@ def exit_delivered():
 
 
 def poll_exit():
-    """Ask the host whether an exit is wanted; deliver it if so."""
+    """Ask the host whether an exit is wanted; deliver it if so. True when
+    request_exit() was delivered by this call."""
     if not _exit_delivered and host.take_exit_request():
         _host_wants_exit()
+        return True
+    return False
 
 
 def post(record):
