@@ -9,4 +9,6 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use sandlog::guest::types::{Failure, LogLevel, Message, Timestamp, TypedValue};
+pub use self::sandlog::guest::types::{
+    Extras, Failure, LogLevel, Message, MessageBlock, Timestamp, TypedValue,
+};

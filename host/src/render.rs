@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, FixedOffset, Local, TimeZone, Utc};
 
-use crate::bindings::{Message, Timestamp, TypedValue};
+use crate::bindings::{Extras, Timestamp, TypedValue};
 
 /// PRI of a message that sets none: user.notice, as in syslog-ng.
 pub const DEFAULT_PRI: u16 = 13;
@@ -99,17 +99,70 @@ fn timestamp_to_datetime(ts: &Timestamp) -> Option<DateTime<FixedOffset>> {
     Some(utc.with_timezone(&offset))
 }
 
+/// One string pair: a name and its value's bytes.
+pub type Pair<'a> = (&'a str, &'a [u8]);
+
+/// One message as the guest sent it: its string pairs and its extras.
+#[derive(Clone, Copy)]
+pub struct MessageView<'a> {
+    pub pairs: &'a [Pair<'a>],
+    pub extras: Option<&'a Extras>,
+}
+
+impl MessageView<'_> {
+    fn value(&self, name: &str) -> Option<&[u8]> {
+        self.pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+}
+
+/// Splits the pairs of a message block (names joined and counted in
+/// characters, values joined and counted in bytes) into `out`. None when
+/// the lengths do not add up, which only a tampered guest can cause.
+pub fn split_pairs<'a>(
+    names: &'a str,
+    name_lengths: &[u32],
+    values: &'a [u8],
+    value_lengths: &[u32],
+    out: &mut Vec<Pair<'a>>,
+) -> Option<()> {
+    if name_lengths.len() != value_lengths.len() {
+        return None;
+    }
+    out.reserve(name_lengths.len());
+    let ascii = names.is_ascii();
+    let mut chars = names.char_indices();
+    let (mut n_at, mut v_at) = (0usize, 0usize);
+    for (&nl, &vl) in name_lengths.iter().zip(value_lengths) {
+        let n_end = if ascii {
+            n_at.checked_add(nl as usize)?
+        } else {
+            // Lengths are in characters: walk to the end of this name.
+            let mut end = n_at;
+            for _ in 0..nl {
+                let (i, c) = chars.next()?;
+                end = i + c.len_utf8();
+            }
+            end
+        };
+        let v_end = v_at.checked_add(vl as usize)?;
+        out.push((names.get(n_at..n_end)?, values.get(v_at..v_end)?));
+        n_at = n_end;
+        v_at = v_end;
+    }
+    (n_at == names.len() && v_at == values.len()).then_some(())
+}
+
 /// Appends one message as a JSON object and a newline to `out`.
-pub fn message(out: &mut String, msg: &Message, fields: &SourceFields, received: &Received) {
+pub fn message(out: &mut String, msg: MessageView<'_>, fields: &SourceFields, received: &Received) {
     out.push('{');
     out.push_str("\"MESSAGE\":");
-    match msg.strings.iter().find(|(k, _)| k == "MESSAGE") {
-        Some((_, v)) => string(out, v),
+    match msg.value("MESSAGE") {
+        Some(v) => string(out, v),
         None => out.push_str("\"\""),
     }
     out.push(',');
-    match msg.strings.iter().find(|(k, _)| k == "HOST") {
-        Some((_, v)) => {
+    match msg.value("HOST") {
+        Some(v) => {
             out.push_str("\"HOST\":");
             string(out, v);
         }
@@ -117,7 +170,8 @@ pub fn message(out: &mut String, msg: &Message, fields: &SourceFields, received:
     }
     out.push(',');
     out.push_str(&fields.source);
-    let pri = msg.pri.unwrap_or(DEFAULT_PRI);
+    let extras = msg.extras;
+    let pri = extras.and_then(|e| e.pri).unwrap_or(DEFAULT_PRI);
     let _ = write!(out, ",\"PRI\":{pri},\"FACILITY\":");
     match FACILITIES.get(usize::from(pri >> 3)) {
         Some(name) => {
@@ -132,7 +186,10 @@ pub fn message(out: &mut String, msg: &Message, fields: &SourceFields, received:
     out.push_str(",\"SEVERITY\":\"");
     out.push_str(SEVERITIES[usize::from(pri & 7)]);
     out.push_str("\",\"ISODATE\":\"");
-    match msg.timestamp.as_ref().and_then(timestamp_to_datetime) {
+    match extras
+        .and_then(|e| e.timestamp.as_ref())
+        .and_then(timestamp_to_datetime)
+    {
         Some(t) => push_isodate(out, &t),
         None => out.push_str(&received.isodate),
     }
@@ -142,14 +199,14 @@ pub fn message(out: &mut String, msg: &Message, fields: &SourceFields, received:
         out.push(',');
         out.push_str(t);
     }
-    if let Some(addr) = &msg.source_address {
+    if let Some(addr) = extras.and_then(|e| e.source_address.as_ref()) {
         out.push_str(",\"SOURCEIP\":");
         string(out, addr.as_bytes());
     }
-    if let Some(size) = msg.raw_size {
+    if let Some(size) = extras.and_then(|e| e.raw_size) {
         let _ = write!(out, ",\"RAWMSG_SIZE\":{size}");
     }
-    for (k, v) in &msg.strings {
+    for &(k, v) in msg.pairs {
         if k == "MESSAGE" || k == "HOST" || (k == "TRANSPORT" && fields.transport.is_some()) {
             continue;
         }
@@ -158,7 +215,7 @@ pub fn message(out: &mut String, msg: &Message, fields: &SourceFields, received:
         out.push(':');
         string(out, v);
     }
-    for (k, v) in &msg.typed {
+    for (k, v) in extras.map_or(&[][..], |e| &e.typed[..]) {
         out.push(',');
         string(out, k.as_bytes());
         out.push(':');
@@ -247,12 +304,13 @@ fn escape(out: &mut String, s: &str) {
 mod tests {
     use super::*;
 
-    fn msg(strings: &[(&str, &[u8])], typed: Vec<(String, TypedValue)>) -> Message {
-        Message {
-            strings: strings
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_vec()))
-                .collect(),
+    struct Owned {
+        pairs: Vec<Pair<'static>>,
+        extras: Option<Extras>,
+    }
+
+    fn extras(typed: Vec<(String, TypedValue)>) -> Extras {
+        Extras {
             typed,
             pri: None,
             timestamp: None,
@@ -261,9 +319,20 @@ mod tests {
         }
     }
 
-    fn render(m: &Message, f: &SourceFields) -> serde_json::Value {
+    fn msg(strings: &[Pair<'static>], typed: Vec<(String, TypedValue)>) -> Owned {
+        Owned {
+            pairs: strings.to_vec(),
+            extras: (!typed.is_empty()).then(|| extras(typed)),
+        }
+    }
+
+    fn render(m: &Owned, f: &SourceFields) -> serde_json::Value {
         let mut out = String::new();
-        message(&mut out, m, f, &Received::now());
+        let view = MessageView {
+            pairs: &m.pairs,
+            extras: m.extras.as_ref(),
+        };
+        message(&mut out, view, f, &Received::now());
         assert!(out.ends_with("}\n"));
         serde_json::from_str(&out).unwrap_or(serde_json::Value::Null)
     }
@@ -309,6 +378,30 @@ mod tests {
     }
 
     #[test]
+    fn splits_joined_pairs_by_characters_and_bytes() {
+        let mut out = Vec::new();
+        split_pairs(
+            "MESSAGEcaf\u{e9}x",
+            &[7, 4, 1],
+            b"hi\xffabc",
+            &[2, 1, 3],
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            vec![
+                ("MESSAGE", &b"hi"[..]),
+                ("caf\u{e9}", &b"\xff"[..]),
+                ("x", &b"abc"[..])
+            ]
+        );
+        let mut bad = Vec::new();
+        assert!(split_pairs("ab", &[3], b"", &[0], &mut bad).is_none());
+        assert!(split_pairs("ab", &[1], b"", &[0], &mut bad).is_none());
+        assert!(split_pairs("ab", &[1, 1], b"x", &[0, 5], &mut bad).is_none());
+    }
+
+    #[test]
     fn invalid_utf8_is_escaped_not_dropped() {
         let mut out = String::new();
         string(&mut out, b"a\xffb\"\n\x01\xc3\xa9");
@@ -320,11 +413,14 @@ mod tests {
         let mut f = SourceFields::new("s", "h");
         f.set_transport("tcp-in");
         let mut m = msg(&[("TRANSPORT", b"x")], vec![]);
-        m.timestamp = Some(Timestamp {
-            micros: 1_700_000_000_000_000,
-            offset_secs: -5 * 3600,
+        m.extras = Some(Extras {
+            pri: Some(34),
+            timestamp: Some(Timestamp {
+                micros: 1_700_000_000_000_000,
+                offset_secs: -5 * 3600,
+            }),
+            ..extras(vec![])
         });
-        m.pri = Some(34);
         let v = render(&m, &f);
         assert_eq!(v["ISODATE"], "2023-11-14T17:13:20-05:00");
         assert_eq!(v["TRANSPORT"], "tcp-in");

@@ -24,9 +24,9 @@ use wasmtime_wasi::cli::AsyncStdoutStream;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::sandlog::guest::{host, types};
-use crate::bindings::{LogLevel, Message};
+use crate::bindings::{LogLevel, Message, MessageBlock};
 use crate::config::SourceSpec;
-use crate::render::{self, Received, SourceFields};
+use crate::render::{self, MessageView, Received, SourceFields};
 use crate::runtime::Runtime;
 use crate::sink::Sinks;
 
@@ -197,7 +197,17 @@ impl types::Host for SourceState {}
 
 impl host::Host for SourceState {
     async fn post_message(&mut self, msg: Message) -> bool {
-        render::message(&mut self.pending, &msg, &self.fields, &Received::now());
+        let pairs: Vec<_> = msg
+            .names
+            .iter()
+            .map(String::as_str)
+            .zip(msg.values.iter().map(Vec::as_slice))
+            .collect();
+        let view = MessageView {
+            pairs: &pairs,
+            extras: msg.extras.as_ref(),
+        };
+        render::message(&mut self.pending, view, &self.fields, &Received::now());
         self.pending_lines += 1;
         self.stats.messages += 1;
         self.control.take()
@@ -210,16 +220,49 @@ impl host::Host for SourceState {
         self.close_pending().await;
     }
 
-    async fn post_messages(&mut self, msgs: Vec<Message>, closes: Option<Vec<u32>>) -> bool {
+    async fn post_messages(&mut self, block: MessageBlock) -> bool {
         let received = Received::now();
-        let mut text = String::with_capacity(msgs.len() * 160);
-        for msg in &msgs {
-            render::message(&mut text, msg, &self.fields, &received);
+        let n = block.counts.len();
+        let mut text = String::with_capacity(n * 160);
+        let mut pairs = Vec::new();
+        let split = render::split_pairs(
+            &block.names,
+            &block.name_lengths,
+            &block.values,
+            &block.value_lengths,
+            &mut pairs,
+        );
+        let mut extras = block.extras.iter().peekable();
+        let mut at = 0usize;
+        let mut rendered = 0u64;
+        for (index, &count) in block.counts.iter().enumerate() {
+            // Everything here comes from the guest: a block whose counts do
+            // not add up is refused (and said so), never read out of bounds.
+            let end = at.saturating_add(count as usize);
+            let (Some(()), Some(msg_pairs)) = (split, pairs.get(at..end)) else {
+                tracing::error!(source = %self.name, refused = n - index, "malformed message block from the guest");
+                break;
+            };
+            let extra = match extras.peek() {
+                Some((i, _)) if *i as usize == index => extras.next().map(|(_, e)| e),
+                _ => None,
+            };
+            render::message(
+                &mut text,
+                MessageView {
+                    pairs: msg_pairs,
+                    extras: extra,
+                },
+                &self.fields,
+                &received,
+            );
+            rendered += 1;
+            at = end;
         }
-        let n = msgs.len() as u64;
-        self.stats.messages += n;
-        self.stats.batches += closes.map_or(n, |c| c.len() as u64);
-        self.deliver(text, n).await;
+        self.stats.messages += rendered;
+        self.stats.batches += block.closes.map_or(rendered, |c| c.len() as u64);
+        drop(pairs);
+        self.deliver(text, rendered).await;
         self.control.take()
     }
 

@@ -13,17 +13,22 @@ import sys
 import traceback
 
 from wit_world.imports import host
-from wit_world.imports.types import LogLevel, Message
+from wit_world.imports.types import LogLevel, MessageBlock
 
 # The running source object and its name (set by the loader).
 source = None
 source_name = ""
 
-# Posted messages not yet handed to the host, and the buffer indices after
-# which a batch was closed. `capacity` 0 means unbuffered. With
-# `auto_close` every message is a batch of its own (AxoSyslog's
-# auto_close_batches, read once after init()).
-_buffer = []
+# Posted messages not yet handed to the host, flattened (see the
+# message-block record in the WIT world): the names and values of their
+# string pairs, the pair count of each message, the extras of the few that
+# have any, and the buffer indices after which a batch was closed.
+# `capacity` 0 means unbuffered. With `auto_close` every message is a batch
+# of its own (AxoSyslog's auto_close_batches, read once after init()).
+_names = []
+_values = []
+_counts = []
+_extras = []
 _closes = []
 capacity = 256
 auto_close = True
@@ -79,16 +84,27 @@ def poll_exit():
     return False
 
 
-def post(record):
-    """Queue one message record; hand the buffer over when it is full."""
+def post_message(self, msg):
+    """LogSource.post_message: the hot path of every message.
+
+    Buffered, a message costs three list operations; it leaves the guest
+    with the rest of the buffer when the buffer is full, before the source
+    blocks, and when run() returns."""
+    if type(msg) is not LogMessage and not isinstance(msg, LogMessage):
+        raise TypeError("LogMessage expected in the first parameter")
+    pairs = msg._s
     if capacity == 0:
-        if host.post_message(record):
+        if host.post_message(msg._message()):
             _host_wants_exit()
         if auto_close:
             host.close_batch()
         return
-    _buffer.append(record)
-    if len(_buffer) >= capacity:
+    if msg._has_extras:
+        _extras.append((len(_counts), msg._extras()))
+    _names.extend(pairs)
+    _values.extend(pairs.values())
+    _counts.append(len(pairs))
+    if len(_counts) >= capacity:
         flush()
 
 
@@ -98,19 +114,22 @@ def close_batch():
         return
     if auto_close:
         return
-    n = len(_buffer)
+    n = len(_counts)
     if n and (not _closes or _closes[-1] != n - 1):
         _closes.append(n - 1)
 
 
 def flush():
     """Hand every buffered message to the host, in order, with batch ends."""
-    global _buffer, _closes
-    if not _buffer:
+    global _names, _values, _counts, _extras, _closes
+    if not _counts:
         return
-    msgs, closes = _buffer, (None if auto_close else _closes)
-    _buffer, _closes = [], []
-    if host.post_messages(msgs, closes):
+    block = MessageBlock(
+        "".join(_names), list(map(len, _names)),
+        b"".join(_values), list(map(len, _values)),
+        _counts, _extras, None if auto_close else _closes)
+    _names, _values, _counts, _extras, _closes = [], [], [], [], []
+    if host.post_messages(block):
         _host_wants_exit()
 
 
@@ -120,3 +139,7 @@ def log(level, text):
 
 def set_transport_name(name):
     host.set_transport_name(name)
+
+
+# Bound late: syslogng.message imports this module.
+from syslogng.message import LogMessage  # noqa: E402

@@ -10,7 +10,6 @@ import datetime as _dt
 
 from wit_world.imports import types as _t
 
-from _sandlog import runtime as _runtime
 
 _UTC = _dt.timezone.utc
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
@@ -29,6 +28,7 @@ _List = _t.TypedValue_List
 _Datetime = _t.TypedValue_Datetime
 _Timestamp = _t.Timestamp
 _Message = _t.Message
+_Extras = _t.Extras
 
 _I64_MIN = -(1 << 63)
 _I64_MAX = (1 << 63) - 1
@@ -131,7 +131,9 @@ def _as_text(tv):
 class LogMessage:
     """A log message: name-value pairs plus priority, timestamp and origin."""
 
-    # Rarely set parts live on the class until a message sets its own.
+    # Rarely set parts live on the class until a message sets its own;
+    # _has_extras tells the hot path whether any is set.
+    _has_extras = False
     _typed = None
     _pri = None
     _ts = None
@@ -170,6 +172,7 @@ class LogMessage:
             self._s.pop(key, None)
             if self._typed is None:
                 self._typed = {}
+                self._has_extras = True
             self._typed[key] = typed
             return
         self._s[key] = value
@@ -234,6 +237,7 @@ class LogMessage:
         if not 0 <= pri <= 191:
             raise ValueError(f"pri must be between 0 and 191, got {pri}")
         self._pri = pri
+        self._has_extras = True
 
     def get_pri(self):
         return 13 if self._pri is None else self._pri
@@ -242,6 +246,7 @@ class LogMessage:
         if not isinstance(timestamp, _dt.datetime):
             raise ValueError("Error extracting timestamp from value, expected a datetime instance")
         self._ts = _to_timestamp(timestamp)
+        self._has_extras = True
 
     def get_timestamp(self):
         """The timestamp set on the message (aware), or None when it will
@@ -257,6 +262,7 @@ class LogMessage:
         except (ValueError, UnicodeDecodeError, TypeError):
             return False
         self._addr = ip.decode() if isinstance(ip, bytes) else str(ip)
+        self._has_extras = True
         return True
 
     def set_recvd_rawmsg_size(self, rawmsg_size):
@@ -264,6 +270,7 @@ class LogMessage:
         if size < 0:
             raise OverflowError("can't convert negative int to unsigned")
         self._raw_size = size
+        self._has_extras = True
 
     def set_bookmark(self, bookmark):
         self.bookmark = bookmark
@@ -271,12 +278,17 @@ class LogMessage:
     def __repr__(self):
         return f"LogMessage({self._s.get('MESSAGE', b'')!r})"
 
-    def _record(self):
-        """The message as the host receives it: a snapshot, so that a script
-        that changes or reuses the object after posting it changes nothing
-        already posted."""
+    def _extras(self):
+        """What the message has beyond string pairs. Built when the message
+        is posted, so it is a snapshot like the pairs themselves."""
         typed = self._typed
-        return _Message(
-            list(self._s.items()),
-            list(typed.items()) if typed else [],
-            self._pri, self._ts, self._addr, self._raw_size)
+        return _Extras(list(typed.items()) if typed else [],
+                       self._pri, self._ts, self._addr, self._raw_size)
+
+    def _message(self):
+        """The message as one record (unbuffered posting): a snapshot, so
+        that a script that changes or reuses the object after posting it
+        changes nothing already posted."""
+        pairs = self._s
+        return _Message(list(pairs), list(pairs.values()),
+                        self._extras() if self._has_extras else None)
