@@ -9,11 +9,12 @@ read-only /python mount when a script imports it.
 
 import sys
 
-from _sandlog import blocking, runtime, stdio
+from _sandlog import blocking, netcompat, runtime, stdio
 
 # Blocking primitives must be exit-aware before selectors and asyncio take
 # references to them.
 blocking.install()
+netcompat.install()
 stdio.install()
 
 import linecache
@@ -72,6 +73,12 @@ def _load(setup):
     global _source_class
     runtime.source_name = setup.name
     runtime.capacity = setup.buffer
+    runtime.max_message_size = setup.max_message_size
+    # os.environ was filled when the snapshot was taken: replace it with
+    # exactly what the policy grants.
+    import os
+    os.environ.clear()
+    os.environ.update(dict(setup.env))
     # Tracebacks show the script's lines although the file is not mounted.
     lines = setup.code.splitlines(keepends=True)
     linecache.cache[setup.filename] = (len(setup.code), None, lines, setup.filename)

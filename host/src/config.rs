@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::policy::Policy;
+use crate::policy::{Policy, RawPolicy};
 
 /// How many messages a guest buffers before handing them to the host, by
 /// default.
@@ -18,6 +18,8 @@ pub const DEFAULT_GUEST_BUFFER: u32 = 256;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
+    #[serde(default)]
+    policy: BTreeMap<String, RawPolicy>,
     #[serde(default, rename = "source")]
     sources: Vec<RawSource>,
     #[serde(default, rename = "destination")]
@@ -34,6 +36,16 @@ struct RawSource {
     #[serde(default)]
     options: BTreeMap<String, String>,
     guest_buffer: Option<u32>,
+    policy: Option<PolicyRef>,
+}
+
+/// A source's policy: the name of a `[policy.NAME]`, or an inline table
+/// (which may start from a named policy with `base`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum PolicyRef {
+    Name(String),
+    Inline(RawPolicy),
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +107,27 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         let shown = path.display();
 
+        // Built-in defaults, then [policy.default], then the named policy,
+        // then a source's inline fields. Every named policy is checked even
+        // when no source uses it.
+        let mut default_policy = Policy::default();
+        if let Some(raw) = raw.policy.get("default") {
+            if raw.base.is_some() {
+                bail!("{shown}: policy \"default\": key `base` is only for inline policies");
+            }
+            default_policy.layer(raw, base, &format!("{shown}: policy \"default\""))?;
+        }
+        let mut policies: HashMap<&str, Policy> = HashMap::new();
+        for (name, raw) in &raw.policy {
+            let at = format!("{shown}: policy {name:?}");
+            if raw.base.is_some() {
+                bail!("{at}: key `base` is only for inline policies on a source");
+            }
+            let mut p = default_policy.clone();
+            p.layer(raw, base, &at)?;
+            policies.insert(name, p);
+        }
+
         let mut seen: HashMap<&str, usize> = HashMap::new();
         let mut sources = Vec::with_capacity(raw.sources.len());
         for (index, src) in raw.sources.iter().enumerate() {
@@ -129,6 +162,23 @@ impl Config {
                 }
                 (None, Some(code)) => (format!("<{shown}:source {name}>"), code.clone()),
             };
+            let policy = match &src.policy {
+                None => default_policy.clone(),
+                Some(PolicyRef::Name(p)) => policies
+                    .get(p.as_str())
+                    .cloned()
+                    .with_context(|| format!("{at}: key `policy`: no [policy.{p}] in the file"))?,
+                Some(PolicyRef::Inline(raw)) => {
+                    let mut p = match &raw.base {
+                        None => default_policy.clone(),
+                        Some(b) => policies.get(b.as_str()).cloned().with_context(|| {
+                            format!("{at}: key `policy.base`: no [policy.{b}] in the file")
+                        })?,
+                    };
+                    p.layer(raw, base, &format!("{at}: key `policy`"))?;
+                    p
+                }
+            };
             sources.push(SourceSpec {
                 name: name.to_owned(),
                 filename,
@@ -140,7 +190,7 @@ impl Config {
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
                 guest_buffer: src.guest_buffer.unwrap_or(DEFAULT_GUEST_BUFFER),
-                policy: Policy::default(),
+                policy,
             });
         }
 
@@ -250,6 +300,78 @@ mod tests {
                 .map(|e| format!("{e:#}"))
                 .unwrap_or_default();
         assert!(err.contains("string"), "{err}");
+    }
+
+    #[test]
+    fn policies_layer_default_named_and_inline() -> Result<()> {
+        let cfg = parse(
+            r#"
+[policy.default]
+exit_grace = "2s"
+
+[policy.strict]
+memory = "64MiB"
+
+[[source]]
+name = "a"
+class = "A"
+code = ""
+policy = "strict"
+
+[[source]]
+name = "b"
+class = "A"
+code = ""
+policy = { base = "strict", exit_grace = "1s" }
+
+[[source]]
+name = "c"
+class = "A"
+code = ""
+"#,
+        )?;
+        let [a, b, c] = &cfg.sources[..] else {
+            panic!("three sources")
+        };
+        assert_eq!(
+            (a.policy.memory, a.policy.exit_grace.as_secs()),
+            (64 << 20, 2)
+        );
+        assert_eq!(
+            (b.policy.memory, b.policy.exit_grace.as_secs()),
+            (64 << 20, 1)
+        );
+        assert_eq!(
+            (c.policy.memory, c.policy.exit_grace.as_secs()),
+            (256 << 20, 2)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_policy_and_bad_policy_values_are_errors() {
+        let err =
+            parse("[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\npolicy = \"nope\"\n")
+                .err()
+                .map(|e| format!("{e:#}"))
+                .unwrap_or_default();
+        assert!(err.contains("`policy`") && err.contains("nope"), "{err}");
+        let err = parse("[policy.p]\nexit_grace = \"soon\"\n")
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(
+            err.contains("exit_grace") || err.contains("policy"),
+            "{err}"
+        );
+        let err = parse("[policy.p]\nnetwork.listen = [\"localhost:80\"]\n")
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(
+            err.contains("policy \"p\"") && err.contains("network.listen"),
+            "{err}"
+        );
     }
 
     #[test]

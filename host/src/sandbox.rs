@@ -1,9 +1,11 @@
 //! One source's sandbox: its store state, what its WASI context grants, and
 //! the host side of the guest's `host` interface.
 //!
-//! A guest is granted nothing but the read-only Python standard library at
-//! `/python`: no other files, no network, no environment, no host stdio (its
-//! stdout and stderr go to the host log). Its linear memory is capped by its
+//! A guest is granted the read-only Python standard library at `/python`
+//! and what its [`Policy`] lists: mounts, network patterns (checked against
+//! the resolved address of every bind, connect and send), DNS, environment
+//! variables. Nothing else: no host stdio (its stdout and stderr go to the
+//! host log). Its linear memory and its WASI handles are capped by the
 //! policy.
 //!
 //! The hot path of sandlog is [`Host::post_messages`]: a batch of messages
@@ -26,6 +28,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use crate::bindings::sandlog::guest::{host, types};
 use crate::bindings::{LogLevel, Message, MessageBlock};
 use crate::config::SourceSpec;
+use crate::policy::{MountMode, Policy};
 use crate::render::{self, MessageView, Received, SourceFields};
 use crate::runtime::Runtime;
 use crate::sink::Sinks;
@@ -100,6 +103,7 @@ pub struct SourceState {
     wasi: WasiCtx,
     table: ResourceTable,
     limits: StoreLimits,
+    max_message_size: u64,
     control: Arc<Control>,
     fields: SourceFields,
     sinks: Sinks,
@@ -127,6 +131,7 @@ pub fn new_store(
     control: Arc<Control>,
 ) -> anyhow::Result<Store<SourceState>> {
     let name: Arc<str> = Arc::from(spec.name.as_str());
+    let policy = &spec.policy;
     let mut wasi = WasiCtx::builder();
     wasi.stdout(AsyncStdoutStream::new(
         64 * 1024,
@@ -136,15 +141,28 @@ pub fn new_store(
         64 * 1024,
         LogLines::new(name.clone(), "stderr"),
     ))
-    .allow_tcp(false)
-    .allow_udp(false)
-    .allow_ip_name_lookup(false)
+    .allow_tcp(true)
+    .allow_udp(true)
+    .allow_ip_name_lookup(policy.dns)
+    .socket_addr_check(address_check(name.clone(), Arc::new(policy.clone())))
     .arg("sandlog")
     .preopened_dir(
         &runtime.stdlib_dir,
         sandlog_guest::STDLIB_GUEST_PATH,
         FsPerms::ReadOnly,
     )?;
+    for m in &policy.files {
+        let perms = match m.mode {
+            MountMode::Ro => FsPerms::ReadOnly,
+            MountMode::Rw => FsPerms::ReadWrite,
+        };
+        wasi.preopened_dir(&m.host, &m.guest, perms)?;
+    }
+    for (k, v) in &policy.env {
+        wasi.env(k, v);
+    }
+    let mut table = ResourceTable::new();
+    table.set_max_capacity(policy.max_handles as usize);
     let limits = StoreLimitsBuilder::new()
         .memory_size(usize::try_from(spec.policy.memory).unwrap_or(usize::MAX))
         .instances(64)
@@ -154,8 +172,9 @@ pub fn new_store(
     let state = SourceState {
         name,
         wasi: wasi.build(),
-        table: ResourceTable::new(),
+        table,
         limits,
+        max_message_size: policy.max_message_size,
         control,
         fields: SourceFields::new(&spec.name, hostname),
         sinks,
@@ -167,8 +186,53 @@ pub fn new_store(
     store.limiter(|s| &mut s.limits);
     // Yield to the executor at every epoch tick: fairness between sources,
     // and a busy guest can be stopped by dropping its call.
-    store.epoch_deadline_async_yield_and_update(1);
+    let ticks = (policy.cpu.as_millis() / crate::runtime::EPOCH_TICK.as_millis()).max(1);
+    store.epoch_deadline_async_yield_and_update(u64::try_from(ticks).unwrap_or(1));
     Ok(store)
+}
+
+type AddrCheck = Box<
+    dyn Fn(
+            std::net::SocketAddr,
+            wasmtime_wasi::sockets::SocketAddrUse,
+        ) -> Pin<Box<dyn std::future::Future<Output = bool> + Send + Sync>>
+        + Send
+        + Sync,
+>;
+
+/// The network grant: every bind and listen must match `network.listen`,
+/// every connect and send `network.connect`, on the resolved address.
+/// Incoming connections and datagrams on a granted socket are let through.
+/// A refusal is logged with the source, the address and the rule.
+fn address_check(source: Arc<str>, policy: Arc<Policy>) -> AddrCheck {
+    use wasmtime_wasi::sockets::SocketAddrUse as Use;
+    Box::new(move |addr, use_| {
+        let (listen, key) = match use_ {
+            Use::TcpBind | Use::TcpListen | Use::UdpBind => (true, "network.listen"),
+            Use::TcpConnect | Use::UdpSend => (false, "network.connect"),
+            Use::TcpAccept | Use::UdpReceive => return Box::pin(async { true }),
+        };
+        let allowed = match policy.allows(addr, listen) {
+            Some(rule) => {
+                tracing::trace!(source = %source, address = %addr, operation = ?use_, rule = %rule, "allowed by policy");
+                true
+            }
+            // Binding port 0 on a wildcard address is how the OS picks a
+            // local port for an outgoing socket; the connect is checked.
+            None if listen
+                && addr.port() == 0
+                && addr.ip().is_unspecified()
+                && !matches!(use_, Use::TcpListen) =>
+            {
+                true
+            }
+            None => {
+                tracing::warn!(source = %source, address = %addr, operation = ?use_, "denied by policy: no `{key}` pattern matches");
+                false
+            }
+        };
+        Box::pin(async move { allowed })
+    })
 }
 
 impl SourceState {
@@ -247,17 +311,20 @@ impl host::Host for SourceState {
                 Some((i, _)) if *i as usize == index => extras.next().map(|(_, e)| e),
                 _ => None,
             };
-            render::message(
-                &mut text,
-                MessageView {
-                    pairs: msg_pairs,
-                    extras: extra,
-                },
-                &self.fields,
-                &received,
-            );
-            rendered += 1;
             at = end;
+            // The guest refuses oversized messages itself; this holds even
+            // for a guest that was tampered with.
+            let size: usize = msg_pairs.iter().map(|(_, v)| v.len()).sum();
+            if size as u64 > self.max_message_size {
+                tracing::error!(source = %self.name, size, "refused a message over max_message_size");
+                continue;
+            }
+            let view = MessageView {
+                pairs: msg_pairs,
+                extras: extra,
+            };
+            render::message(&mut text, view, &self.fields, &received);
+            rendered += 1;
         }
         self.stats.messages += rendered;
         self.stats.batches += block.closes.map_or(rendered, |c| c.len() as u64);

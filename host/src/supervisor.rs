@@ -133,6 +133,8 @@ async fn lifecycle(
         code: spec.code.clone(),
         class_name: spec.class_name.clone(),
         buffer: spec.guest_buffer,
+        max_message_size: u32::try_from(spec.policy.max_message_size).unwrap_or(u32::MAX),
+        env: spec.policy.env.clone(),
     };
     match src.call_load(&mut store, &setup).await {
         Ok(Ok(())) => {}
@@ -168,6 +170,7 @@ async fn lifecycle(
         return Ok(Ending::Returned);
     }
 
+    tracing::debug!(policy = ?spec.policy, "effective policy");
     tracing::info!("running");
     let grace = spec.policy.exit_grace;
     let ending = {

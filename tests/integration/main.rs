@@ -11,3 +11,4 @@ mod api;
 mod config_errors;
 mod lifecycle;
 mod output;
+mod policy;

@@ -32,6 +32,7 @@ _extras = []
 _closes = []
 capacity = 256
 auto_close = True
+max_message_size = 65536
 
 _exit_wanted = False
 _exit_delivered = False
@@ -93,6 +94,9 @@ def post_message(self, msg):
     if type(msg) is not LogMessage and not isinstance(msg, LogMessage):
         raise TypeError("LogMessage expected in the first parameter")
     pairs = msg._s
+    size = sum(map(len, pairs.values()))
+    if size > max_message_size:
+        raise ValueError(f"message of {size} bytes exceeds max_message_size ({max_message_size} bytes)")
     if capacity == 0:
         if host.post_message(msg._message()):
             _host_wants_exit()
