@@ -136,57 +136,124 @@ async fn lifecycle(
         max_message_size: u32::try_from(spec.policy.max_message_size).unwrap_or(u32::MAX),
         env: spec.policy.env.clone(),
     };
-    match src.call_load(&mut store, &setup).await {
-        Ok(Ok(())) => {}
-        Ok(Err(f)) => {
+    let grace = spec.policy.exit_grace;
+    let guard = Guard {
+        grace,
+        control: &control,
+    };
+
+    let loaded = guard
+        .call(
+            &mut stop,
+            "loading the source",
+            false,
+            src.call_load(&mut store, &setup),
+        )
+        .await;
+    match loaded {
+        Guarded::Done(Ok(Ok(()))) => {}
+        Guarded::Done(Ok(Err(f))) => {
             report_failure("cannot load the source", &f);
             return Ok(Ending::NotStarted);
         }
-        Err(trap) => {
+        Guarded::Done(Err(trap)) => {
             report_trap("loading the source", &trap);
             return Ok(Ending::NotStarted);
         }
+        Guarded::Interrupted => return Ok(Ending::NotStarted),
     }
-    match src.call_init(&mut store, &spec.options).await {
-        Ok(Ok(true)) => {}
-        Ok(Ok(false)) => {
+    let inited = guard
+        .call(
+            &mut stop,
+            "init()",
+            false,
+            src.call_init(&mut store, &spec.options),
+        )
+        .await;
+    match inited {
+        Guarded::Done(Ok(Ok(true))) => {}
+        Guarded::Done(Ok(Ok(false))) => {
             tracing::error!("init() returned a false value; the source does not start");
             return Ok(Ending::NotStarted);
         }
-        Ok(Err(f)) => {
+        Guarded::Done(Ok(Err(f))) => {
             report_failure("init() raised; the source does not start", &f);
             return Ok(Ending::NotStarted);
         }
-        Err(trap) => {
+        Guarded::Done(Err(trap)) => {
             report_trap("init()", &trap);
             return Ok(Ending::NotStarted);
         }
+        Guarded::Interrupted => return Ok(Ending::NotStarted),
     }
     tracing::debug!(elapsed = ?started.elapsed(), "instantiated and initialised");
 
     if *stop.borrow() != Stop::Running {
         control.mark_told();
-        deinit(&guest, &mut store, spec.policy.exit_grace).await;
+        deinit(&guard, &mut stop, &guest, &mut store).await;
         return Ok(Ending::Returned);
     }
 
     tracing::debug!(policy = ?spec.policy, "effective policy");
     tracing::info!("running");
-    let grace = spec.policy.exit_grace;
-    let ending = {
-        let run = src.call_run(&mut store);
-        tokio::pin!(run);
-        let mut stopping_since: Option<Instant> = None;
+    let ran = guard
+        .call(&mut stop, "run()", true, src.call_run(&mut store))
+        .await;
+    let ending = match ran {
+        Guarded::Done(result) => classify_run(result),
+        Guarded::Interrupted => Ending::Interrupted,
+    };
+    store.data_mut().finish().await;
+    if matches!(ending, Ending::Returned | Ending::Raised) {
+        deinit(&guard, &mut stop, &guest, &mut store).await;
+    }
+    let stats = store.data().stats;
+    tracing::info!(messages = stats.messages, batches = stats.batches, bytes = stats.bytes, ending = ?ending, "source ended");
+    Ok(ending)
+}
+
+/// How a guarded guest call ended.
+enum Guarded<T> {
+    Done(T),
+    /// Stopped by the host: the call was dropped and the instance is gone.
+    Interrupted,
+}
+
+/// Runs guest calls so that a stop always ends them: on a graceful stop a
+/// call gets the exit grace (for run(), after request_exit), on an
+/// immediate stop or when the grace has passed it is interrupted. Nothing a
+/// guest does (a loop at import, in init or in deinit) can hold up a stop.
+struct Guard<'a> {
+    grace: Duration,
+    control: &'a Control,
+}
+
+impl Guard<'_> {
+    async fn call<T>(
+        &self,
+        stop: &mut watch::Receiver<Stop>,
+        what: &str,
+        request_exit: bool,
+        call: impl std::future::Future<Output = T>,
+    ) -> Guarded<T> {
+        tokio::pin!(call);
+        let mut stopping_since = match *stop.borrow() {
+            Stop::Running => None,
+            _ => Some(Instant::now()),
+        };
+        if stopping_since.is_some() && request_exit {
+            self.control.request_exit();
+        }
         let mut stop_open = true;
         loop {
             let deadline = async {
                 match stopping_since {
-                    Some(t) => tokio::time::sleep_until((t + grace).into()).await,
+                    Some(t) => tokio::time::sleep_until((t + self.grace).into()).await,
                     None => std::future::pending().await,
                 }
             };
             tokio::select! {
-                result = &mut run => break classify_run(result),
+                result = &mut call => return Guarded::Done(result),
                 changed = stop.changed(), if stop_open => {
                     if changed.is_err() {
                         stop_open = false;
@@ -195,34 +262,27 @@ async fn lifecycle(
                     let now = *stop.borrow_and_update();
                     match now {
                         Stop::Immediate => {
-                            tracing::warn!("stopped at once; run() is interrupted");
-                            break Ending::Interrupted;
+                            tracing::warn!("stopped at once; the guest is interrupted");
+                            return Guarded::Interrupted;
                         }
                         Stop::Graceful if stopping_since.is_none() => {
-                            tracing::debug!("asking the source to exit");
-                            control.request_exit();
+                            if request_exit {
+                                tracing::debug!("asking the source to exit");
+                                self.control.request_exit();
+                            }
                             stopping_since = Some(Instant::now());
                         }
                         _ => {}
                     }
                 }
                 () = deadline => {
-                    tracing::error!(grace = ?grace, "run() did not return within the exit grace after request_exit(); interrupted");
-                    break Ending::Interrupted;
+                    let after = if request_exit { "request_exit()" } else { "the stop" };
+                    tracing::error!(grace = ?self.grace, "{what} did not return within the exit grace after {after}; interrupted");
+                    return Guarded::Interrupted;
                 }
             }
         }
-    };
-    match ending {
-        Ending::Returned | Ending::Raised => {
-            store.data_mut().finish().await;
-            deinit(&guest, &mut store, grace).await;
-        }
-        _ => store.data_mut().finish().await,
     }
-    let stats = store.data().stats;
-    tracing::info!(messages = stats.messages, batches = stats.batches, bytes = stats.bytes, ending = ?ending, "source ended");
-    Ok(ending)
 }
 
 fn classify_run(result: wasmtime::Result<Result<(), Failure>>) -> Ending {
@@ -242,15 +302,24 @@ fn classify_run(result: wasmtime::Result<Result<(), Failure>>) -> Ending {
     }
 }
 
-async fn deinit(guest: &SandlogSource, store: &mut Store<SourceState>, grace: Duration) {
+async fn deinit(
+    guard: &Guard<'_>,
+    stop: &mut watch::Receiver<Stop>,
+    guest: &SandlogSource,
+    store: &mut Store<SourceState>,
+) {
     let src = guest.sandlog_guest_source();
-    match tokio::time::timeout(grace, src.call_deinit(&mut *store)).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(f))) => report_failure("deinit() raised", &f),
-        Ok(Err(trap)) => report_trap("deinit()", &trap),
-        Err(_) => {
-            tracing::error!(grace = ?grace, "deinit() did not return within the exit grace; interrupted")
+    // deinit() runs while stopping as often as not: it gets its own grace,
+    // whether or not a stop is already under way.
+    let call = tokio::time::timeout(guard.grace, src.call_deinit(&mut *store));
+    match guard.call(stop, "deinit()", false, call).await {
+        Guarded::Done(Ok(Ok(Ok(())))) => {}
+        Guarded::Done(Ok(Ok(Err(f)))) => report_failure("deinit() raised", &f),
+        Guarded::Done(Ok(Err(trap))) => report_trap("deinit()", &trap),
+        Guarded::Done(Err(_)) => {
+            tracing::error!(grace = ?guard.grace, "deinit() did not return within the exit grace; interrupted")
         }
+        Guarded::Interrupted => {}
     }
 }
 
