@@ -23,6 +23,7 @@ import types
 
 import syslogng
 from componentize_py_types import Err
+from syslogng.source import LogSource as _LogSource
 from wit_world import exports
 from wit_world.imports.types import Failure
 
@@ -90,10 +91,12 @@ def _load(setup):
     cls = module.__dict__.get(setup.class_name)
     if cls is None:
         raise NameError(f"class {setup.class_name!r} is not defined in {setup.filename}")
-    if not isinstance(cls, type) or not issubclass(cls, syslogng.LogSource):
+    # The real base class, bound at build time: a script that rebinds
+    # syslogng.LogSource does not change what the check accepts.
+    if not isinstance(cls, type) or not issubclass(cls, _LogSource):
         raise TypeError(f"{setup.class_name!r} in {setup.filename} is not a subclass of syslogng.LogSource")
     for method in ("run", "request_exit"):
-        if getattr(cls, method) is getattr(syslogng.LogSource, method):
+        if getattr(cls, method) is getattr(_LogSource, method):
             raise TypeError(f"class {setup.class_name!r} does not implement the mandatory {method}() method")
     _source_class = cls
     source = cls()

@@ -115,6 +115,58 @@ impl MessageView<'_> {
     }
 }
 
+/// The bytes of a WIT `bytes` string (one character per byte, see the WIT
+/// world): borrowed when ASCII, the common case; None when a character is
+/// beyond one byte, which only a tampered guest sends.
+pub fn latin1(s: &str) -> Option<std::borrow::Cow<'_, [u8]>> {
+    if s.is_ascii() {
+        return Some(std::borrow::Cow::Borrowed(s.as_bytes()));
+    }
+    s.chars()
+        .map(|c| u8::try_from(u32::from(c)).ok())
+        .collect::<Option<Vec<u8>>>()
+        .map(std::borrow::Cow::Owned)
+}
+
+/// Reads packed little-endian u32s (a trailing partial one is ignored and
+/// makes the block's lengths fail to add up).
+pub fn packed_u32s(bytes: &[u8]) -> Vec<u32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// The size of a message as `max_message_size` counts it, the same way
+/// the guest does: characters of names and bytes of values, plus for typed
+/// pairs their name and the bytes of a list's items (8 for other types).
+pub fn message_size(
+    pairs: &[Pair<'_>],
+    name_chars: Option<&[u32]>,
+    extras: Option<&Extras>,
+) -> u64 {
+    let names: u64 = match name_chars {
+        Some(n) => n.iter().map(|&c| u64::from(c)).sum(),
+        None => pairs.iter().map(|(n, _)| n.chars().count() as u64).sum(),
+    };
+    let values: u64 = pairs.iter().map(|(_, v)| v.len() as u64).sum();
+    let typed: u64 = extras.map_or(0, |e| {
+        e.typed
+            .iter()
+            .map(|(k, v)| {
+                k.chars().count() as u64
+                    + match v {
+                        TypedValue::List(items) => {
+                            items.iter().map(|i| i.chars().count() as u64).sum()
+                        }
+                        _ => 8,
+                    }
+            })
+            .sum()
+    });
+    names + values + typed
+}
+
 /// Splits the pairs of a message block (names joined and counted in
 /// characters, values joined and counted in bytes) into `out`. None when
 /// the lengths do not add up, which only a tampered guest can cause.
@@ -152,8 +204,33 @@ pub fn split_pairs<'a>(
     (n_at == names.len() && v_at == values.len()).then_some(())
 }
 
-/// Appends one message as a JSON object and a newline to `out`.
-pub fn message(out: &mut String, msg: MessageView<'_>, fields: &SourceFields, received: &Received) {
+/// Names whose value the host computes for every message. The guest's
+/// `syslogng` package refuses to set them; a pair with one of these names
+/// can only come from a tampered guest and is never written, so that no
+/// source can pass itself off as another.
+pub const COMPUTED: [&str; 7] = [
+    "SOURCE",
+    "PRI",
+    "FACILITY",
+    "SEVERITY",
+    "ISODATE",
+    "SOURCEIP",
+    "RAWMSG_SIZE",
+];
+
+fn rendered_elsewhere(name: &str, fields: &SourceFields) -> bool {
+    name == "MESSAGE" || name == "HOST" || (name == "TRANSPORT" && fields.transport.is_some())
+}
+
+/// Appends one message as a JSON object and a newline to `out`. Returns
+/// how many of the message's pairs were refused (names in [`COMPUTED`]).
+pub fn message(
+    out: &mut String,
+    msg: MessageView<'_>,
+    fields: &SourceFields,
+    received: &Received,
+) -> usize {
+    let mut refused = 0;
     out.push('{');
     out.push_str("\"MESSAGE\":");
     match msg.value("MESSAGE") {
@@ -207,7 +284,11 @@ pub fn message(out: &mut String, msg: MessageView<'_>, fields: &SourceFields, re
         let _ = write!(out, ",\"RAWMSG_SIZE\":{size}");
     }
     for &(k, v) in msg.pairs {
-        if k == "MESSAGE" || k == "HOST" || (k == "TRANSPORT" && fields.transport.is_some()) {
+        if rendered_elsewhere(k, fields) {
+            continue;
+        }
+        if COMPUTED.contains(&k) {
+            refused += 1;
             continue;
         }
         out.push(',');
@@ -216,12 +297,17 @@ pub fn message(out: &mut String, msg: MessageView<'_>, fields: &SourceFields, re
         string(out, v);
     }
     for (k, v) in extras.map_or(&[][..], |e| &e.typed[..]) {
+        if rendered_elsewhere(k, fields) || COMPUTED.contains(&k.as_str()) {
+            refused += 1;
+            continue;
+        }
         out.push(',');
         string(out, k.as_bytes());
         out.push(':');
         typed(out, v);
     }
     out.push_str("}\n");
+    refused
 }
 
 fn typed(out: &mut String, v: &TypedValue) {
@@ -334,6 +420,7 @@ mod tests {
         };
         message(&mut out, view, f, &Received::now());
         assert!(out.ends_with("}\n"));
+        assert_eq!(out.matches("\"SOURCE\"").count(), 1, "{out}");
         serde_json::from_str(&out).unwrap_or(serde_json::Value::Null)
     }
 
@@ -399,6 +486,37 @@ mod tests {
         assert!(split_pairs("ab", &[3], b"", &[0], &mut bad).is_none());
         assert!(split_pairs("ab", &[1], b"", &[0], &mut bad).is_none());
         assert!(split_pairs("ab", &[1, 1], b"x", &[0, 5], &mut bad).is_none());
+    }
+
+    #[test]
+    fn computed_names_from_the_guest_are_refused() {
+        let f = SourceFields::new("mine", "h");
+        let m = msg(
+            &[("SOURCE", b"other"), ("PRI", b"0"), ("x", b"1")],
+            vec![
+                ("SOURCE".into(), TypedValue::Integer(1)),
+                ("HOST".into(), TypedValue::Integer(2)),
+            ],
+        );
+        let mut out = String::new();
+        let view = MessageView {
+            pairs: &m.pairs,
+            extras: m.extras.as_ref(),
+        };
+        assert_eq!(message(&mut out, view, &f, &Received::now()), 4);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+        assert_eq!(v["SOURCE"], "mine");
+        assert_eq!(v["PRI"], 13);
+        assert_eq!(v["HOST"], "h");
+        assert_eq!(v["x"], "1");
+    }
+
+    #[test]
+    fn latin1_bytes_round_trip() {
+        assert_eq!(latin1("abc").as_deref(), Some(&b"abc"[..]));
+        assert_eq!(latin1("\u{ff}\u{0}x").as_deref(), Some(&b"\xff\x00x"[..]));
+        assert!(latin1("\u{100}").is_none());
+        assert_eq!(packed_u32s(&[1, 0, 0, 0, 0, 1, 0, 0, 9]), vec![1, 256]);
     }
 
     #[test]

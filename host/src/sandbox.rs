@@ -26,7 +26,7 @@ use wasmtime_wasi::cli::AsyncStdoutStream;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::sandlog::guest::{host, types};
-use crate::bindings::{LogLevel, Message, MessageBlock};
+use crate::bindings::{LogLevel, MessageBlock};
 use crate::config::SourceSpec;
 use crate::policy::{MountMode, Policy};
 use crate::render::{self, MessageView, Received, SourceFields};
@@ -95,6 +95,8 @@ pub struct Stats {
     pub messages: u64,
     pub batches: u64,
     pub bytes: u64,
+    /// Time spent rendering posted messages, in the host.
+    pub render_time: Duration,
 }
 
 /// Everything a source's store holds.
@@ -251,6 +253,68 @@ impl SourceState {
         }
     }
 
+    /// Renders a block of messages from the guest into `text`; returns how
+    /// many were rendered. Everything in the block comes from the guest: a
+    /// block whose lengths do not add up is refused (and said so), never
+    /// read out of bounds, and an oversized message is refused even from a
+    /// guest that skipped its own check.
+    fn render_block(&mut self, block: &MessageBlock, text: &mut String) -> u64 {
+        let started = std::time::Instant::now();
+        let received = Received::now();
+        let decoded = (
+            render::latin1(&block.name_lengths).map(|b| render::packed_u32s(&b)),
+            render::latin1(&block.values),
+            render::latin1(&block.value_lengths).map(|b| render::packed_u32s(&b)),
+            render::latin1(&block.counts).map(|b| render::packed_u32s(&b)),
+        );
+        let (Some(name_lengths), Some(values), Some(value_lengths), Some(counts)) = decoded else {
+            tracing::error!(source = %self.name, "malformed message block from the guest (not bytes); refused");
+            return 0;
+        };
+        let mut pairs = Vec::new();
+        let split = render::split_pairs(
+            &block.names,
+            &name_lengths,
+            &values,
+            &value_lengths,
+            &mut pairs,
+        );
+        let mut extras = block.extras.iter().peekable();
+        let mut at = 0usize;
+        let mut rendered = 0u64;
+        let mut refused_pairs = 0usize;
+        for (index, &count) in counts.iter().enumerate() {
+            let end = at.saturating_add(count as usize);
+            let (Some(()), Some(msg_pairs)) = (split, pairs.get(at..end)) else {
+                tracing::error!(source = %self.name, refused = counts.len() - index, "malformed message block from the guest; refused");
+                break;
+            };
+            let extra = match extras.peek() {
+                Some((i, _)) if *i as usize == index => extras.next().map(|(_, e)| e),
+                _ => None,
+            };
+            at = end;
+            let size =
+                render::message_size(msg_pairs, name_lengths.get(at - msg_pairs.len()..at), extra);
+            if size > self.max_message_size {
+                tracing::error!(source = %self.name, size, "refused a message over max_message_size");
+                continue;
+            }
+            let view = MessageView {
+                pairs: msg_pairs,
+                extras: extra,
+            };
+            refused_pairs += render::message(text, view, &self.fields, &received);
+            rendered += 1;
+        }
+        if refused_pairs > 0 {
+            tracing::warn!(source = %self.name, refused_pairs, "refused pairs named like fields sandlog computes (SOURCE, PRI, ...)");
+        }
+        self.stats.messages += rendered;
+        self.stats.render_time += started.elapsed();
+        rendered
+    }
+
     /// Flushes what unbuffered mode still holds (the batch was never closed).
     pub async fn finish(&mut self) {
         self.close_pending().await;
@@ -260,20 +324,11 @@ impl SourceState {
 impl types::Host for SourceState {}
 
 impl host::Host for SourceState {
-    async fn post_message(&mut self, msg: Message) -> bool {
-        let pairs: Vec<_> = msg
-            .names
-            .iter()
-            .map(String::as_str)
-            .zip(msg.values.iter().map(Vec::as_slice))
-            .collect();
-        let view = MessageView {
-            pairs: &pairs,
-            extras: msg.extras.as_ref(),
-        };
-        render::message(&mut self.pending, view, &self.fields, &Received::now());
-        self.pending_lines += 1;
-        self.stats.messages += 1;
+    async fn post_message(&mut self, block: MessageBlock) -> bool {
+        let mut text = std::mem::take(&mut self.pending);
+        let rendered = self.render_block(&block, &mut text);
+        self.pending = text;
+        self.pending_lines += rendered;
         self.control.take()
     }
 
@@ -285,50 +340,9 @@ impl host::Host for SourceState {
     }
 
     async fn post_messages(&mut self, block: MessageBlock) -> bool {
-        let received = Received::now();
-        let n = block.counts.len();
-        let mut text = String::with_capacity(n * 160);
-        let mut pairs = Vec::new();
-        let split = render::split_pairs(
-            &block.names,
-            &block.name_lengths,
-            &block.values,
-            &block.value_lengths,
-            &mut pairs,
-        );
-        let mut extras = block.extras.iter().peekable();
-        let mut at = 0usize;
-        let mut rendered = 0u64;
-        for (index, &count) in block.counts.iter().enumerate() {
-            // Everything here comes from the guest: a block whose counts do
-            // not add up is refused (and said so), never read out of bounds.
-            let end = at.saturating_add(count as usize);
-            let (Some(()), Some(msg_pairs)) = (split, pairs.get(at..end)) else {
-                tracing::error!(source = %self.name, refused = n - index, "malformed message block from the guest");
-                break;
-            };
-            let extra = match extras.peek() {
-                Some((i, _)) if *i as usize == index => extras.next().map(|(_, e)| e),
-                _ => None,
-            };
-            at = end;
-            // The guest refuses oversized messages itself; this holds even
-            // for a guest that was tampered with.
-            let size: usize = msg_pairs.iter().map(|(_, v)| v.len()).sum();
-            if size as u64 > self.max_message_size {
-                tracing::error!(source = %self.name, size, "refused a message over max_message_size");
-                continue;
-            }
-            let view = MessageView {
-                pairs: msg_pairs,
-                extras: extra,
-            };
-            render::message(&mut text, view, &self.fields, &received);
-            rendered += 1;
-        }
-        self.stats.messages += rendered;
-        self.stats.batches += block.closes.map_or(rendered, |c| c.len() as u64);
-        drop(pairs);
+        let mut text = String::with_capacity(block.values.len() + block.names.len() * 2 + 1024);
+        let rendered = self.render_block(&block, &mut text);
+        self.stats.batches += block.closes.as_ref().map_or(rendered, |c| c.len() as u64);
         self.deliver(text, rendered).await;
         self.control.take()
     }

@@ -208,7 +208,14 @@ async fn lifecycle(
         deinit(&guard, &mut stop, &guest, &mut store).await;
     }
     let stats = store.data().stats;
-    tracing::info!(messages = stats.messages, batches = stats.batches, bytes = stats.bytes, ending = ?ending, "source ended");
+    tracing::info!(
+        messages = stats.messages,
+        batches = stats.batches,
+        bytes = stats.bytes,
+        render_time = ?stats.render_time,
+        ending = ?ending,
+        "source ended"
+    );
     Ok(ending)
 }
 
@@ -323,8 +330,31 @@ async fn deinit(
     }
 }
 
+/// Longest part of a failure report (exception name, message, traceback)
+/// that is logged; a script cannot make the host log grow without bound.
+const MAX_REPORT: usize = 16 * 1024;
+
 fn report_failure(what: &str, f: &Failure) {
-    tracing::error!(exception = %f.kind, "{what}: {}: {}\n{}", f.kind, f.message, f.traceback);
+    // The first line is the script's to fill, so its line breaks are
+    // escaped; the traceback is indented so that no line of it can pass
+    // for a log line of its own (of another source, say).
+    let one_line = |s: &str| clip(s).replace('\n', "\\n").replace('\r', "\\r");
+    let traceback: String = clip(&f.traceback)
+        .lines()
+        .map(|l| format!("\n    | {l}"))
+        .collect();
+    tracing::error!(exception = %one_line(&f.kind), "{what}: {}: {}{traceback}", one_line(&f.kind), one_line(&f.message));
+}
+
+fn clip(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.len() <= MAX_REPORT {
+        return s.into();
+    }
+    let mut end = MAX_REPORT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... [{} bytes cut]", &s[..end], s.len() - end).into()
 }
 
 fn report_trap(what: &str, trap: &wasmtime::Error) {
@@ -338,5 +368,7 @@ fn report_trap(what: &str, trap: &wasmtime::Error) {
         );
         return;
     }
-    tracing::error!(error = format!("{trap:?}"), "{what}: the guest trapped");
+    // The chain with the guest's wasm backtrace; the host's own backtrace
+    // says nothing about the script.
+    tracing::error!(error = format!("{trap:#}"), "{what}: the guest trapped");
 }

@@ -1,9 +1,8 @@
-"""Undoes sandlog's exit-aware time.sleep by reloading the time module from
-scratch, then blocks in the raw WASI sleep for an hour."""
+"""Undoes sandlog's exit-aware time.sleep by importing a fresh copy of the
+time module, then blocks in the raw WASI sleep for an hour, forever."""
 
 import importlib
 import sys
-import time
 
 from syslogng import LogSource
 
@@ -12,12 +11,11 @@ EXPECT = ["did not return within the exit grace"]
 
 class Hostile(LogSource):
     def run(self):
-        del sys.modules["time"]
+        patched = sys.modules.pop("time")
         raw = importlib.import_module("time")
-        importlib.reload(time)
+        sys.modules["time"] = patched
         while True:
             raw.sleep(3600)
-            time.sleep(3600)
 
     def request_exit(self):
         pass

@@ -221,14 +221,11 @@ fn hostile_scripts_are_contained() {
             let queue = queue.clone();
             let failures = failures.clone();
             std::thread::spawn(move || {
-                loop {
-                    let Some(script) = queue.lock().ok().and_then(|mut q| q.pop()) else {
-                        break;
-                    };
-                    if let Err(e) = run_one(&script) {
-                        if let Ok(mut f) = failures.lock() {
-                            f.push(format!("{}: {e}", script.display()));
-                        }
+                // The queue's lock is released before each run.
+                let next = || queue.lock().ok().and_then(|mut q| q.pop());
+                while let Some(script) = next() {
+                    if let (Err(e), Ok(mut f)) = (run_one(&script), failures.lock()) {
+                        f.push(format!("{}: {e}", script.display()));
                     }
                 }
             })

@@ -20,6 +20,7 @@ install() must run before selectors and asyncio are imported, since
 selectors keeps a reference to select.poll in a class attribute.
 """
 
+import os as _os
 import select as _select
 import socket as _socket
 import time as _time
@@ -157,7 +158,19 @@ def _writer(name):
     return method
 
 
+_real_exit = _os._exit
+
+
+def _exit(status):
+    """os._exit: what the source posted leaves the guest first."""
+    try:
+        runtime.flush()
+    finally:
+        _real_exit(status)
+
+
 def install():
+    _os._exit = _exit
     _time.sleep = sleep
     _select.select = select
     if _real_poll is not None:

@@ -11,6 +11,7 @@ host: a post, a flush, a sleep, or a slice of a blocking wait.
 
 import sys
 import traceback
+from array import array
 
 from wit_world.imports import host
 from wit_world.imports.types import LogLevel, MessageBlock
@@ -27,7 +28,7 @@ source_name = ""
 # of its own (AxoSyslog's auto_close_batches, read once after init()).
 _names = []
 _values = []
-_counts = []
+_counts = array("I")
 _extras = []
 _closes = []
 capacity = 256
@@ -94,11 +95,13 @@ def post_message(self, msg):
     if type(msg) is not LogMessage and not isinstance(msg, LogMessage):
         raise TypeError("LogMessage expected in the first parameter")
     pairs = msg._s
-    size = sum(map(len, pairs.values()))
+    size = msg._size
+    if msg._has_extras and msg._typed:
+        size += msg._typed_size()
     if size > max_message_size:
         raise ValueError(f"message of {size} bytes exceeds max_message_size ({max_message_size} bytes)")
     if capacity == 0:
-        if host.post_message(msg._message()):
+        if host.post_message(_block([msg])):
             _host_wants_exit()
         if auto_close:
             host.close_batch()
@@ -123,16 +126,37 @@ def close_batch():
         _closes.append(n - 1)
 
 
+def _packed(values):
+    """Packed little-endian u32s as `bytes` (see the WIT world)."""
+    return array("I", values).tobytes().decode("latin-1")
+
+
+def _block(msgs):
+    """A block of messages posted one at a time (unbuffered mode)."""
+    names, values, counts, extras = [], [], [], []
+    for i, msg in enumerate(msgs):
+        pairs = msg._s
+        if msg._has_extras:
+            extras.append((i, msg._extras()))
+        names.extend(pairs)
+        values.extend(pairs.values())
+        counts.append(len(pairs))
+    return MessageBlock(
+        "".join(names), _packed(map(len, names)),
+        b"".join(values).decode("latin-1"), _packed(map(len, values)),
+        _packed(counts), extras, None)
+
+
 def flush():
     """Hand every buffered message to the host, in order, with batch ends."""
     global _names, _values, _counts, _extras, _closes
     if not _counts:
         return
     block = MessageBlock(
-        "".join(_names), list(map(len, _names)),
-        b"".join(_values), list(map(len, _values)),
-        _counts, _extras, None if auto_close else _closes)
-    _names, _values, _counts, _extras, _closes = [], [], [], [], []
+        "".join(_names), _packed(map(len, _names)),
+        b"".join(_values).decode("latin-1"), _packed(map(len, _values)),
+        _counts.tobytes().decode("latin-1"), _extras, None if auto_close else _closes)
+    _names, _values, _counts, _extras, _closes = [], [], array("I"), [], []
     if host.post_messages(block):
         _host_wants_exit()
 

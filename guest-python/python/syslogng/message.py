@@ -27,11 +27,16 @@ _Null = _t.TypedValue_Null
 _List = _t.TypedValue_List
 _Datetime = _t.TypedValue_Datetime
 _Timestamp = _t.Timestamp
-_Message = _t.Message
 _Extras = _t.Extras
 
 _I64_MIN = -(1 << 63)
 _I64_MAX = (1 << 63) - 1
+
+
+# Names already validated, so that setting a familiar name costs one set
+# lookup. Bounded: a script inventing names forever only loses the shortcut.
+_known_names = set()
+_KNOWN_NAMES_MAX = 4096
 
 
 def _name(key):
@@ -48,6 +53,18 @@ def _name(key):
         raise ValueError("name-value pair names must not be empty")
     if len(key) > _MAX_NAME:
         raise ValueError(f"name-value pair names cannot be longer than {_MAX_NAME} characters")
+    return key
+
+
+def _settable(key):
+    """A name a script may set (validated, not computed by sandlog)."""
+    key = _name(key)
+    if key in _COMPUTED:
+        raise ValueError(
+            f"{key} is computed by sandlog and cannot be set"
+            " (use set_pri(), set_timestamp() or set_source_ipaddress())")
+    if len(_known_names) < _KNOWN_NAMES_MAX:
+        _known_names.add(key)
     return key
 
 
@@ -75,7 +92,9 @@ def _list_item(item):
     if ti is str:
         return item
     if ti is bytes:
-        return item.decode("utf-8", "surrogateescape")
+        # List items cross as text: bytes that are not UTF-8 become \xNN
+        # escapes, as in the JSON output.
+        return item.decode("utf-8", "backslashreplace")
     raise ValueError("Error extracting value from str/bytes")
 
 
@@ -103,7 +122,7 @@ def _typed(value):
 def _untyped(tv):
     """The Python value of a WIT typed value, as a script reads it back."""
     if type(tv) is _List:
-        return [i.encode("utf-8", "surrogateescape") for i in tv.value]
+        return [i.encode("utf-8") for i in tv.value]
     if type(tv) is _Datetime:
         return _from_timestamp(tv.value)
     if type(tv) is _Null:
@@ -134,6 +153,10 @@ class LogMessage:
     # Rarely set parts live on the class until a message sets its own;
     # _has_extras tells the hot path whether any is set.
     _has_extras = False
+    # The size of its string pairs (characters of names, bytes of
+    # values), kept as they change so that posting checks max_message_size
+    # without summing; typed values are counted when posted.
+    _size = 0
     _typed = None
     _pri = None
     _ts = None
@@ -145,12 +168,17 @@ class LogMessage:
         tm = type(message)
         if tm is bytes:
             self._s = {"MESSAGE": message}
+            self._size = len(message) + 7
         elif tm is str:
-            self._s = {"MESSAGE": message.encode()}
+            message = message.encode()
+            self._s = {"MESSAGE": message}
+            self._size = len(message) + 7
         elif message is None:
             self._s = {}
         elif isinstance(message, (bytes, memoryview)):
-            self._s = {"MESSAGE": bytes(message)}
+            message = bytes(message)
+            self._s = {"MESSAGE": message}
+            self._size = len(message) + 7
         else:
             raise TypeError(
                 f"argument 1 must be str, bytes-like object or None, not {tm.__name__}")
@@ -158,24 +186,25 @@ class LogMessage:
             self.bookmark = bookmark
 
     def __setitem__(self, key, value):
-        if type(key) is not str or key in _COMPUTED or not key or len(key) > _MAX_NAME:
-            key = _name(key)
-            if key in _COMPUTED:
-                raise ValueError(
-                    f"{key} is computed by sandlog and cannot be set"
-                    " (use set_pri(), set_timestamp() or set_source_ipaddress())")
+        if type(key) is not str or key not in _known_names:
+            key = _settable(key)
         tv = type(value)
         if tv is str:
             value = value.encode()
         elif tv is not bytes:
             typed = _typed(value)
-            self._s.pop(key, None)
+            old = self._s.pop(key, None)
+            if old is not None:
+                self._size -= len(old) + len(key)
             if self._typed is None:
                 self._typed = {}
                 self._has_extras = True
             self._typed[key] = typed
             return
-        self._s[key] = value
+        pairs = self._s
+        old = pairs.get(key)
+        pairs[key] = value
+        self._size += len(value) + len(key) if old is None else len(value) - len(old)
         if self._typed is not None:
             self._typed.pop(key, None)
 
@@ -191,7 +220,10 @@ class LogMessage:
 
     def __delitem__(self, key):
         key = _name(key)
-        found = self._s.pop(key, None) is not None
+        old = self._s.pop(key, None)
+        found = old is not None
+        if found:
+            self._size -= len(old) + len(key)
         if self._typed is not None and self._typed.pop(key, None) is not None:
             found = True
         if not found:
@@ -278,17 +310,16 @@ class LogMessage:
     def __repr__(self):
         return f"LogMessage({self._s.get('MESSAGE', b'')!r})"
 
+    def _typed_size(self):
+        """The size of its typed pairs, counted as the host counts them."""
+        size = 0
+        for key, tv in self._typed.items():
+            size += len(key) + (sum(map(len, tv.value)) if type(tv) is _List else 8)
+        return size
+
     def _extras(self):
         """What the message has beyond string pairs. Built when the message
         is posted, so it is a snapshot like the pairs themselves."""
         typed = self._typed
         return _Extras(list(typed.items()) if typed else [],
                        self._pri, self._ts, self._addr, self._raw_size)
-
-    def _message(self):
-        """The message as one record (unbuffered posting): a snapshot, so
-        that a script that changes or reuses the object after posting it
-        changes nothing already posted."""
-        pairs = self._s
-        return _Message(list(pairs), list(pairs.values()),
-                        self._extras() if self._has_extras else None)
