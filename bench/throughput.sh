@@ -109,6 +109,7 @@ sl_loose_s=$(run_sandlog '{ memory = "4GiB", cpu = "1s", max_message_size = "1Gi
 # The default policy: the headline figure (and its log gives init time).
 sl_s=$(run_sandlog '{}')
 init_ms=$(sed -n 's/.*instantiated and initialised elapsed=\([^ ]*\).*/\1/p' "$d/sandlog.log" | head -1)
+render=$(sed -n 's/.*render_time=\([^ ]*\).*/\1/p' "$d/sandlog.log" | head -1)
 
 # Start-up: process start to the first message on stdout, median of 10.
 cat > "$d/first.toml" <<'TOML'
@@ -138,8 +139,8 @@ print(f"{statistics.median(times):.4f}")
 PY
 )
 
-python3 - "$N" "$sng_s" "$sl_s" "$first_s" "$init_ms" "$sng_json_s" "$sl_strict_s" "$sl_loose_s" <<'PY'
-import sys
+python3 - "$N" "$sng_s" "$sl_s" "$first_s" "$init_ms" "$sng_json_s" "$sl_strict_s" "$sl_loose_s" "$render" <<'PY'
+import re, sys
 n, sng, sl, first, init, sngj = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5], float(sys.argv[6])
 strict, loose = float(sys.argv[7]), float(sys.argv[8])
 print(f"messages:                 {n}")
@@ -151,4 +152,8 @@ print(f"sandlog, tight limits:    {strict:.3f} s  {n/strict:,.0f} msg/s")
 print(f"sandlog, loosest limits:  {loose:.3f} s  {n/loose:,.0f} msg/s  (tight/loose: {loose/strict:.2f}x)")
 print(f"sandlog start to first message: {first*1000:.0f} ms")
 print(f"sandlog instantiate+init:       {init or 'n/a'}")
+m = re.fullmatch(r"([0-9.]+)(ns|µs|us|ms|s)", sys.argv[9])
+if m:
+    secs = float(m.group(1)) * {"ns": 1e-9, "µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1}[m.group(2)]
+    print(f"sandlog host rendering:         {secs * 1e6 / n:.3f} us per message")
 PY

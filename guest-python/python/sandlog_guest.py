@@ -23,6 +23,7 @@ import types
 
 import syslogng
 from componentize_py_types import Err
+from syslogng.logger import setup_logging
 from syslogng.source import LogSource as _LogSource
 from wit_world import exports
 from wit_world.imports.types import Failure
@@ -45,6 +46,8 @@ import struct  # noqa: F401,E402
 import time  # noqa: F401,E402
 
 _source_class = None
+
+setup_logging()
 
 
 def _failure(exc):

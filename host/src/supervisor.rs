@@ -370,5 +370,13 @@ fn report_trap(what: &str, trap: &wasmtime::Error) {
     }
     // The chain with the guest's wasm backtrace; the host's own backtrace
     // says nothing about the script.
-    tracing::error!(error = format!("{trap:#}"), "{what}: the guest trapped");
+    let error = format!("{trap:#}");
+    if error.contains("resource table has no free keys") {
+        tracing::error!(
+            error,
+            "{what}: the guest trapped: it holds more handles (files, sockets, streams) than its policy's max_handles allows"
+        );
+    } else {
+        tracing::error!(error, "{what}: the guest trapped");
+    }
 }

@@ -126,3 +126,35 @@ fn file_destination_appends() {
     let text = std::fs::read_to_string(setup.path("x.jsonl")).expect("output");
     assert_eq!(util::json_lines(&text).len(), 3);
 }
+
+#[test]
+fn logger_and_logging_reach_the_host_log_at_their_level() {
+    let setup = Setup::new(
+        "[[source]]\nname = \"lg\"\nscript = \"logging_check.py\"\nclass = \"LoggingCheck\"\n",
+    )
+    .script("logging_check.py");
+    let mut cmd = setup.command();
+    cmd.arg("--log-level").arg("debug");
+    let out = util::wait(cmd.spawn().expect("start"), LIMIT);
+    out.assert_success();
+    assert_eq!(out.lines().len(), 1);
+    let line = |needle: &str| {
+        out.stderr
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in:\n{}", out.stderr))
+            .to_owned()
+    };
+    for (needle, level) in [
+        ("logger debug line", "DEBUG"),
+        ("logger info line", "INFO"),
+        ("logger warning line", "WARN"),
+        ("logger error line", "ERROR"),
+        ("python-tenant: logging info line", "INFO"),
+        ("python-tenant: logging warning line", "WARN"),
+        ("python-tenant.sub: logging error line", "ERROR"),
+    ] {
+        let l = line(needle);
+        assert!(l.contains(level) && l.contains("lg"), "{needle}: {l}");
+    }
+}

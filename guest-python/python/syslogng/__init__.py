@@ -4,7 +4,8 @@ Scripts written for AxoSyslog's python() source import from here:
 ``from syslogng import LogSource, LogMessage``.
 """
 
+from .logger import Logger
 from .message import LogMessage
 from .source import LogSource
 
-__all__ = ["LogMessage", "LogSource"]
+__all__ = ["LogMessage", "LogSource", "Logger"]
