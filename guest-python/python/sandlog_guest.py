@@ -24,6 +24,8 @@ import types
 import syslogng
 from componentize_py_types import Err
 from syslogng.logger import setup_logging
+from syslogng import fetcher as _fetcher
+from syslogng.fetcher import LogFetcher as _LogFetcher
 from syslogng.source import LogSource as _LogSource
 from wit_world import exports
 from wit_world.imports.types import Failure
@@ -46,6 +48,8 @@ import struct  # noqa: F401,E402
 import time  # noqa: F401,E402
 
 _source_class = None
+# (no_data_delay, time_reopen) in seconds when the source is a LogFetcher.
+_fetch_delays = None
 
 setup_logging()
 
@@ -94,16 +98,24 @@ def _load(setup):
     cls = module.__dict__.get(setup.class_name)
     if cls is None:
         raise NameError(f"class {setup.class_name!r} is not defined in {setup.filename}")
-    # The real base class, bound at build time: a script that rebinds
+    # The real base classes, bound at build time: a script that rebinds
     # syslogng.LogSource does not change what the check accepts.
-    if not isinstance(cls, type) or not issubclass(cls, _LogSource):
-        raise TypeError(f"{setup.class_name!r} in {setup.filename} is not a subclass of syslogng.LogSource")
-    for method in ("run", "request_exit"):
-        if getattr(cls, method) is getattr(_LogSource, method):
-            raise TypeError(f"class {setup.class_name!r} does not implement the mandatory {method}() method")
+    global _fetch_delays
+    if isinstance(cls, type) and issubclass(cls, _LogFetcher):
+        if cls.fetch is _LogFetcher.fetch:
+            raise TypeError(f"class {setup.class_name!r} does not implement the mandatory fetch() method")
+        _fetch_delays = (setup.fetch_no_data_delay_ms / 1000, setup.time_reopen_ms / 1000)
+    elif not isinstance(cls, type) or not issubclass(cls, _LogSource):
+        raise TypeError(f"{setup.class_name!r} in {setup.filename} is not a subclass of "
+                        "syslogng.LogSource or syslogng.LogFetcher")
+    else:
+        for method in ("run", "request_exit"):
+            if getattr(cls, method) is getattr(_LogSource, method):
+                raise TypeError(f"class {setup.class_name!r} does not implement the mandatory {method}() method")
     _source_class = cls
     source = cls()
-    source.auto_close_batches = True
+    if not isinstance(source, _LogFetcher):
+        source.auto_close_batches = True
     runtime.source = source
 
 
@@ -120,8 +132,12 @@ class Source(exports.Source):
         return ok
 
     def run(self):
+        source = runtime.source
         try:
-            _call(runtime.source.run)
+            if _fetch_delays is None:
+                _call(source.run)
+            else:
+                _call(_fetcher.drive, source, *_fetch_delays)
         finally:
             try:
                 runtime.flush()

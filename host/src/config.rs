@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
@@ -14,6 +15,9 @@ use crate::policy::{Policy, RawPolicy};
 /// How many messages a guest buffers before handing them to the host, by
 /// default.
 pub const DEFAULT_GUEST_BUFFER: u32 = 256;
+
+/// syslog-ng's default `time-reopen()`.
+pub const DEFAULT_TIME_REOPEN: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,6 +41,10 @@ struct RawSource {
     options: BTreeMap<String, String>,
     guest_buffer: Option<u32>,
     policy: Option<PolicyRef>,
+    #[serde(default, with = "humantime_serde")]
+    fetch_no_data_delay: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    time_reopen: Option<Duration>,
 }
 
 /// A source's policy: the name of a `[policy.NAME]`, or an inline table
@@ -80,6 +88,12 @@ pub struct SourceSpec {
     /// each message on its own. Default: [`DEFAULT_GUEST_BUFFER`].
     pub guest_buffer: u32,
     pub policy: Policy,
+    /// Fetchers: the wait after fetch() returned NO_DATA. Default:
+    /// `time_reopen`, as in syslog-ng.
+    pub fetch_no_data_delay: Duration,
+    /// Fetchers: the wait before open() is tried again after it failed or
+    /// the fetcher disconnected. Default: 60 s, as in syslog-ng.
+    pub time_reopen: Duration,
 }
 
 /// Where messages go.
@@ -191,6 +205,12 @@ impl Config {
                     .collect(),
                 guest_buffer: src.guest_buffer.unwrap_or(DEFAULT_GUEST_BUFFER),
                 policy,
+                // As in syslog-ng, the no-data delay defaults to time_reopen.
+                fetch_no_data_delay: src
+                    .fetch_no_data_delay
+                    .or(src.time_reopen)
+                    .unwrap_or(DEFAULT_TIME_REOPEN),
+                time_reopen: src.time_reopen.unwrap_or(DEFAULT_TIME_REOPEN),
             });
         }
 

@@ -135,6 +135,8 @@ async fn lifecycle(
         buffer: spec.guest_buffer,
         max_message_size: u32::try_from(spec.policy.max_message_size).unwrap_or(u32::MAX),
         env: spec.policy.env.clone(),
+        fetch_no_data_delay_ms: millis(spec.fetch_no_data_delay),
+        time_reopen_ms: millis(spec.time_reopen),
     };
     let grace = spec.policy.exit_grace;
     let guard = Guard {
@@ -217,6 +219,10 @@ async fn lifecycle(
         "source ended"
     );
     Ok(ending)
+}
+
+fn millis(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
 }
 
 /// How a guarded guest call ended.

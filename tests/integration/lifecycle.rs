@@ -318,3 +318,83 @@ class = "Printer"
     );
     assert_eq!(out.lines().len(), 1);
 }
+
+#[test]
+fn fetcher_loop_follows_each_result_and_stops_during_a_delay() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "fetch"
+script = "fetcher.py"
+class = "Fetcher"
+time_reopen = "100ms"
+fetch_no_data_delay = "200ms"
+
+[[destination]]
+type = "file"
+path = "out.jsonl"
+"#,
+    )
+    .script("fetcher.py");
+    let child = setup.command().spawn().expect("start");
+    assert!(
+        util::wait_for_file_lines(&setup.path("out.jsonl"), 6, LIMIT),
+        "not every message was fetched"
+    );
+    // The plan is done: the fetcher now waits out NO_DATA delays. Make the
+    // delay long enough to tell an interrupted wait from a finished one.
+    std::thread::sleep(Duration::from_millis(300));
+    let signalled = std::time::Instant::now();
+    util::signal(&child, "TERM");
+    let out = util::wait(child, LIMIT);
+    out.assert_success();
+    assert!(
+        signalled.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        signalled.elapsed()
+    );
+    let lines = util::json_lines(&std::fs::read_to_string(setup.path("out.jsonl")).expect("out"));
+    let seen: Vec<(String, i64, i64)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["MESSAGE"].as_str().unwrap_or("").to_owned(),
+                l["opens"].as_i64().unwrap_or(-1),
+                l["closes"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    let expected = [
+        ("fetched 0", 2, 0), // the first open failed; retried after time_reopen
+        ("fetched 1", 2, 0),
+        ("fetched 2", 2, 0), // after NO_DATA and TRY_AGAIN
+        ("fetched 3", 3, 1), // ERROR: close(), open() again
+        ("fetched 4", 4, 1), // NOT_CONNECTED: open() again, no close()
+        ("fetched 5", 5, 2), // a malformed result counts as ERROR
+    ];
+    let expected: Vec<(String, i64, i64)> = expected
+        .iter()
+        .map(|(m, o, c)| (m.to_string(), *o, *c))
+        .collect();
+    assert_eq!(seen, expected, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Error during fetching messages"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("fetch() must return a tuple"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("fetcher request_exit"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("close #3"),
+        "close() at exit: {}",
+        out.stderr
+    );
+}

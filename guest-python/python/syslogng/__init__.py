@@ -4,8 +4,9 @@ Scripts written for AxoSyslog's python() source import from here:
 ``from syslogng import LogSource, LogMessage``.
 """
 
+from .fetcher import LogFetcher, LogFetcherResult
 from .logger import Logger
 from .message import LogMessage
 from .source import LogSource
 
-__all__ = ["LogMessage", "LogSource", "Logger"]
+__all__ = ["LogFetcher", "LogFetcherResult", "LogMessage", "LogSource", "Logger"]

@@ -1,0 +1,130 @@
+"""LogFetcher: the base class of fetcher-style sources, and the loop that
+drives one with AxoSyslog's semantics for each fetch() result:
+
+- SUCCESS: the message is posted, fetch() is called again;
+- TRY_AGAIN: fetch() is called again at once;
+- NO_DATA: fetch() is called again after fetch_no_data_delay;
+- ERROR: logged, close() is called, open() again after time_reopen;
+- NOT_CONNECTED: open() again after time_reopen.
+
+open() returning a false value is retried after time_reopen. The waits are
+exit-aware sleeps, so a fetcher stops promptly on exit even while waiting
+out a delay; on exit the loop ends and close() is called.
+"""
+
+import enum
+
+from wit_world.imports import host
+from wit_world.imports.types import LogLevel
+
+from _sandlog import runtime as _runtime
+
+from .message import LogMessage
+
+
+class LogFetcherResult(enum.IntEnum):
+    ERROR = 0
+    NOT_CONNECTED = 1
+    SUCCESS = 2
+    TRY_AGAIN = 3
+    NO_DATA = 4
+
+
+class LogFetcher:
+    """Subclass it and implement fetch(); init(options), deinit(), open(),
+    close() and request_exit() are optional."""
+
+    ERROR = FETCH_ERROR = LogFetcherResult.ERROR
+    NOT_CONNECTED = FETCH_NOT_CONNECTED = LogFetcherResult.NOT_CONNECTED
+    SUCCESS = FETCH_SUCCESS = LogFetcherResult.SUCCESS
+    TRY_AGAIN = FETCH_TRY_AGAIN = LogFetcherResult.TRY_AGAIN
+    NO_DATA = FETCH_NO_DATA = LogFetcherResult.NO_DATA
+
+    flags = {}
+    parse_options = None
+
+    def init(self, options):
+        return True
+
+    def deinit(self):
+        pass
+
+    def open(self):
+        return True
+
+    def close(self):
+        pass
+
+    def fetch(self):
+        raise NotImplementedError("fetch() is not implemented")
+
+    def request_exit(self):
+        pass
+
+    @property
+    def persist_name(self):
+        return _runtime.source_name
+
+    def set_transport_name(self, name):
+        if type(name) is not str:
+            raise TypeError(f"set_transport_name() argument must be str, not {type(name).__name__}")
+        _runtime.flush()
+        _runtime.set_transport_name(name)
+
+
+def _wait(seconds):
+    """An exit-aware wait; True when the source should stop."""
+    if _runtime.exit_delivered():
+        return True
+    import time
+    time.sleep(seconds)
+    return _runtime.exit_delivered()
+
+
+def _result(value):
+    """(result, message) from what fetch() returned, judged as AxoSyslog
+    judges it: anything malformed counts as ERROR."""
+    if type(value) is not tuple or not 1 <= len(value) <= 2:
+        return None, None
+    code = value[0]
+    if not isinstance(code, int) or not 0 <= int(code) <= 4:
+        return None, None
+    code = LogFetcherResult(int(code))
+    msg = value[1] if len(value) == 2 else None
+    if code is LogFetcherResult.SUCCESS and not isinstance(msg, LogMessage):
+        return None, None
+    return code, msg
+
+
+def drive(fetcher, no_data_delay, time_reopen):
+    """Runs the fetch loop until the source is asked to exit."""
+    post = _runtime.post_message
+    connected = bool(fetcher.open())
+    try:
+        while not _runtime.exit_delivered():
+            if not connected:
+                if _wait(time_reopen):
+                    break
+                connected = bool(fetcher.open())
+                continue
+            code, msg = _result(fetcher.fetch())
+            if code is LogFetcherResult.SUCCESS:
+                # An exit request comes back with the next flush of posts.
+                post(fetcher, msg)
+            elif code is LogFetcherResult.TRY_AGAIN:
+                _runtime.poll_exit()
+            elif code is LogFetcherResult.NO_DATA:
+                if _wait(no_data_delay):
+                    break
+            elif code is LogFetcherResult.NOT_CONNECTED:
+                host.log(LogLevel.INFO, "Fetcher disconnected while receiving messages, reconnecting")
+                connected = False
+            else:
+                if code is None:
+                    host.log(LogLevel.ERROR, "fetch() must return a tuple (LogFetcherResult, LogMessage)")
+                host.log(LogLevel.ERROR, "Error during fetching messages")
+                fetcher.close()
+                connected = False
+    finally:
+        if connected:
+            fetcher.close()
