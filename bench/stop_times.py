@@ -109,7 +109,8 @@ policy = {{ exit_grace = "{GRACE}", network.listen = ["127.0.0.1:*"], network.co
 type = "file"
 path = "out.jsonl"
 """)
-    proc = subprocess.Popen([binary, "--cache-dir", cache, "run", os.path.join(workdir, "c.toml")],
+    proc = subprocess.Popen([binary, "--cache-dir", cache, "--state-dir", os.path.join(workdir, "state"),
+                             "run", os.path.join(workdir, "c.toml")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while not (os.path.exists(out) and os.path.getsize(out) > 0):

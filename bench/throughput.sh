@@ -97,7 +97,7 @@ path = "sandlog.out"
 TOML
   local start
   start=$(python3 -c 'import time; print(time.time())')
-  "$sandlog" --cache-dir "$d/cache" --log-level sandlog=debug run "$d/sandlog.toml" 2>"$d/sandlog.log" &
+  "$sandlog" --cache-dir "$d/cache" --state-dir "$d/state" --log-level sandlog=debug run "$d/sandlog.toml" 2>"$d/sandlog.log" &
   local sl=$!
   wait_lines "$start" "$out" "$N"
   kill -TERM "$sl"; wait "$sl" || true
@@ -130,7 +130,7 @@ import statistics, subprocess, sys, time
 times = []
 for _ in range(10):
     t0 = time.perf_counter()
-    p = subprocess.Popen([sys.argv[1], "--cache-dir", sys.argv[2], "run", sys.argv[3]],
+    p = subprocess.Popen([sys.argv[1], "--cache-dir", sys.argv[2], "--state-dir", sys.argv[2] + "/state", "run", sys.argv[3]],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     p.stdout.readline()
     times.append(time.perf_counter() - t0)

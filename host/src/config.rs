@@ -22,6 +22,7 @@ pub const DEFAULT_TIME_REOPEN: Duration = Duration::from_secs(60);
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
+    state_dir: Option<PathBuf>,
     #[serde(default)]
     policy: BTreeMap<String, RawPolicy>,
     #[serde(default, rename = "source")]
@@ -71,6 +72,9 @@ pub struct Config {
     pub sources: Vec<SourceSpec>,
     /// Never empty: standard output when the file names no destination.
     pub destinations: Vec<DestinationSpec>,
+    /// Where sources keep state across restarts (Persist), relative to the
+    /// config file; `--state-dir` overrides it.
+    pub state_dir: Option<PathBuf>,
 }
 
 /// One source, ready to run.
@@ -240,10 +244,12 @@ impl Config {
             destinations.push(DestinationSpec::Stdout);
         }
 
+        let state_dir = raw.state_dir.map(|d| base.join(d));
         Ok(Config {
             path: path.to_owned(),
             sources,
             destinations,
+            state_dir,
         })
     }
 }

@@ -32,6 +32,12 @@ struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
 
+    /// Where sources keep state across restarts (Persist) [default: the
+    /// config's state_dir, else $XDG_STATE_HOME/sandlog or
+    /// ~/.local/state/sandlog].
+    #[arg(long, global = true, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -87,12 +93,20 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             if config.sources.is_empty() {
                 anyhow::bail!("{}: no [[source]] is configured", config.path.display());
             }
-            rt.block_on(run(config, &cache_dir))
+            let state_dir = cli
+                .state_dir
+                .or_else(|| config.state_dir.clone())
+                .unwrap_or_else(runtime::default_state_dir);
+            rt.block_on(run(config, &cache_dir, &state_dir))
         }
     }
 }
 
-async fn run(config: Config, cache_dir: &std::path::Path) -> Result<ExitCode> {
+async fn run(
+    config: Config,
+    cache_dir: &std::path::Path,
+    state_dir: &std::path::Path,
+) -> Result<ExitCode> {
     let (stop_tx, stop_rx) = watch::channel(Stop::Running);
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
@@ -123,7 +137,7 @@ async fn run(config: Config, cache_dir: &std::path::Path) -> Result<ExitCode> {
     });
 
     let runtime = tokio::task::block_in_place(|| Runtime::new(cache_dir))?;
-    let outcome = supervisor::run(&config, runtime, stop_rx).await?;
+    let outcome = supervisor::run(&config, runtime, state_dir, stop_rx).await?;
     for (dest, lines) in &outcome.written {
         tracing::info!(destination = %dest, lines, "destination closed");
     }

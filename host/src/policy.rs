@@ -121,8 +121,9 @@ impl Default for Policy {
     }
 }
 
-/// The guest path of the standard library mount, which no policy may use.
-const RESERVED_GUEST_PATH: &str = "/python";
+/// The guest paths sandlog mounts itself (the standard library, the
+/// source's state directory), which no policy may use.
+const RESERVED_GUEST_PATHS: [&str; 2] = ["/python", "/state"];
 
 impl Policy {
     /// Applies the fields set in `raw` over `self`. `base_dir` resolves
@@ -168,7 +169,13 @@ impl Policy {
                 }
                 let guest = f.guest.trim_end_matches('/');
                 let guest = if guest.is_empty() { "/" } else { guest };
-                if guest == "/" || guest == RESERVED_GUEST_PATH || guest.starts_with("/python/") {
+                let reserved = RESERVED_GUEST_PATHS.iter().any(|r| {
+                    guest == *r
+                        || guest
+                            .strip_prefix(r)
+                            .is_some_and(|rest| rest.starts_with('/'))
+                });
+                if guest == "/" || reserved {
                     bail!("{here}: guest path {:?} is reserved", f.guest);
                 }
                 let host = base_dir.join(&f.host);

@@ -87,6 +87,18 @@ pub fn default_cache_dir() -> PathBuf {
     std::env::temp_dir().join("sandlog-cache")
 }
 
+/// The default state directory: `$XDG_STATE_HOME/sandlog`, else
+/// `$HOME/.local/state/sandlog`, else a directory under the system temp dir.
+pub fn default_state_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("sandlog");
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(home).join(".local/state/sandlog");
+    }
+    std::env::temp_dir().join("sandlog-state")
+}
+
 fn digest(parts: &[&[u8]]) -> String {
     let mut h = Sha256::new();
     for p in parts {

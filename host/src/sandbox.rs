@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use anyhow::Context as _;
 use tokio::io::AsyncWrite;
 use tokio::sync::Notify;
 use wasmtime::component::ResourceTable;
@@ -125,12 +126,32 @@ impl WasiView for SourceState {
 }
 
 /// Creates the store of one source with its grants and limits.
+/// Where a source's state directory is mounted in the guest.
+pub const STATE_GUEST_PATH: &str = "/state";
+
+/// The host directory that keeps a source's state (its Persist stores)
+/// across restarts: `STATE_ROOT/sources/NAME`, the name escaped so that it
+/// is one path component.
+pub fn state_dir(state_root: &std::path::Path, source: &str) -> std::path::PathBuf {
+    let mut escaped = String::with_capacity(source.len());
+    for b in source.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'.' && !escaped.is_empty())
+        {
+            escaped.push(char::from(b));
+        } else {
+            escaped.push_str(&format!("%{b:02X}"));
+        }
+    }
+    state_root.join("sources").join(escaped)
+}
+
 pub fn new_store(
     runtime: &Runtime,
     spec: &SourceSpec,
     hostname: &str,
     sinks: Sinks,
     control: Arc<Control>,
+    state_root: &std::path::Path,
 ) -> anyhow::Result<Store<SourceState>> {
     let name: Arc<str> = Arc::from(spec.name.as_str());
     let policy = &spec.policy;
@@ -153,6 +174,10 @@ pub fn new_store(
         sandlog_guest::STDLIB_GUEST_PATH,
         FsPerms::ReadOnly,
     )?;
+    let state = state_dir(state_root, &spec.name);
+    std::fs::create_dir_all(&state)
+        .with_context(|| format!("creating the state directory {}", state.display()))?;
+    wasi.preopened_dir(&state, STATE_GUEST_PATH, FsPerms::ReadWrite)?;
     for m in &policy.files {
         let perms = match m.mode {
             MountMode::Ro => FsPerms::ReadOnly,

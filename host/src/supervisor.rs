@@ -64,22 +64,22 @@ pub enum Stop {
 pub async fn run(
     config: &Config,
     runtime: Arc<Runtime>,
+    state_root: &std::path::Path,
     stop: watch::Receiver<Stop>,
 ) -> Result<Outcome> {
     let sinks = SinkSet::start(&config.destinations).await?;
-    let hostname = gethostname::gethostname().to_string_lossy().into_owned();
+    let env = Arc::new(SourceEnv {
+        runtime,
+        hostname: gethostname::gethostname().to_string_lossy().into_owned(),
+        sinks: sinks.sinks.clone(),
+        state_root: state_root.to_owned(),
+    });
     let mut tasks = JoinSet::new();
     for spec in &config.sources {
         let span = tracing::info_span!("source", source = %spec.name);
-        let task = run_source(
-            spec.clone(),
-            runtime.clone(),
-            hostname.clone(),
-            sinks.sinks.clone(),
-            stop.clone(),
-        );
-        tasks.spawn(task.instrument(span));
+        tasks.spawn(run_source(spec.clone(), env.clone(), stop.clone()).instrument(span));
     }
+    drop(env);
     let mut endings = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {
@@ -91,15 +91,21 @@ pub async fn run(
     Ok(Outcome { endings, written })
 }
 
-async fn run_source(
-    spec: SourceSpec,
+/// What every source of a run shares.
+struct SourceEnv {
     runtime: Arc<Runtime>,
     hostname: String,
     sinks: Sinks,
+    state_root: std::path::PathBuf,
+}
+
+async fn run_source(
+    spec: SourceSpec,
+    env: Arc<SourceEnv>,
     stop: watch::Receiver<Stop>,
 ) -> (String, Ending) {
     let name = spec.name.clone();
-    let ending = match lifecycle(&spec, &runtime, &hostname, sinks, stop).await {
+    let ending = match lifecycle(&spec, &env, stop).await {
         Ok(e) => e,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "source failed");
@@ -111,14 +117,20 @@ async fn run_source(
 
 async fn lifecycle(
     spec: &SourceSpec,
-    runtime: &Runtime,
-    hostname: &str,
-    sinks: Sinks,
+    env: &SourceEnv,
     mut stop: watch::Receiver<Stop>,
 ) -> Result<Ending> {
     let control = Arc::new(Control::default());
     let started = Instant::now();
-    let mut store = sandbox::new_store(runtime, spec, hostname, sinks, control.clone())?;
+    let runtime = &env.runtime;
+    let mut store = sandbox::new_store(
+        runtime,
+        spec,
+        &env.hostname,
+        env.sinks.clone(),
+        control.clone(),
+        &env.state_root,
+    )?;
     let guest = match runtime.pre.instantiate_async(&mut store).await {
         Ok(g) => g,
         Err(e) => {

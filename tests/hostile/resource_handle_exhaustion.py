@@ -1,5 +1,5 @@
-"""Opens sockets and files without closing them until the handle cap
-(max_handles, 1024 by default) is hit."""
+"""Opens sockets without closing them until the handle cap (max_handles,
+1024 by default) is hit."""
 
 import socket
 
@@ -13,7 +13,6 @@ class Hostile(LogSource):
         held = []
         for _ in range(5000):
             held.append(socket.socket())
-            held.append(open("/python/lib/python3.14/os.py", "rb"))
 
     def request_exit(self):
         pass

@@ -398,3 +398,66 @@ path = "out.jsonl"
         out.stderr
     );
 }
+
+#[test]
+fn persist_keeps_a_fetchers_offset_across_restarts() {
+    let script =
+        std::fs::read_to_string(util::repo_root().join("examples/tail/tail.py")).expect("example");
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "tail"
+script = "tail.py"
+class = "Tail"
+options = { path = "/data/app.log" }
+time_reopen = "100ms"
+fetch_no_data_delay = "50ms"
+policy = { files = [{ host = "data", guest = "/data" }] }
+
+[[destination]]
+type = "file"
+path = "out.jsonl"
+"#,
+    )
+    .file("tail.py", &script);
+    std::fs::create_dir(setup.path("data")).expect("mkdir");
+    let log = setup.path("data/app.log");
+    let append = |from: usize, to: usize| {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("log");
+        for i in from..to {
+            std::io::Write::write_all(&mut f, format!("line {i}\n").as_bytes()).expect("append");
+        }
+    };
+    append(0, 5);
+    // Two runs, each stopped with SIGTERM once it has caught up.
+    for total in [5, 8] {
+        if total == 8 {
+            append(5, 8);
+        }
+        let child = setup.command().spawn().expect("start");
+        assert!(
+            util::wait_for_file_lines(&setup.path("out.jsonl"), total, LIMIT),
+            "run did not catch up"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        util::signal(&child, "TERM");
+        util::wait(child, LIMIT).assert_success();
+    }
+    let lines = util::json_lines(&std::fs::read_to_string(setup.path("out.jsonl")).expect("out"));
+    let got: Vec<&str> = lines
+        .iter()
+        .map(|l| l["MESSAGE"].as_str().unwrap_or(""))
+        .collect();
+    let want: Vec<String> = (0..8).map(|i| format!("line {i}")).collect();
+    assert_eq!(got, want, "every line exactly once, in order");
+    assert_eq!(lines[7]["TRANSPORT"], "file");
+    let state = setup.path("state/sources/tail/persist");
+    assert!(
+        state.is_dir(),
+        "the Persist store lives in the source's state directory"
+    );
+}

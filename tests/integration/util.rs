@@ -72,6 +72,8 @@ impl Setup {
         let mut cmd = Command::new(bin());
         cmd.arg("--cache-dir")
             .arg(cache_dir())
+            .arg("--state-dir")
+            .arg(self.dir.path().join("state"))
             .arg("run")
             .arg(self.config_path());
         cmd.env_remove("RUST_LOG");

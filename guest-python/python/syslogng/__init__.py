@@ -7,6 +7,7 @@ Scripts written for AxoSyslog's python() source import from here:
 from .fetcher import LogFetcher, LogFetcherResult
 from .logger import Logger
 from .message import LogMessage
+from .persist import Persist
 from .source import LogSource
 
-__all__ = ["LogFetcher", "LogFetcherResult", "LogMessage", "LogSource", "Logger"]
+__all__ = ["LogFetcher", "LogFetcherResult", "LogMessage", "LogSource", "Logger", "Persist"]
