@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::policy::{Policy, RawPolicy};
+use crate::render::{Encoding, Format, Framing};
 
 /// How many messages a guest buffers before handing them to the host, by
 /// default.
@@ -60,8 +62,30 @@ enum PolicyRef {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, tag = "type", rename_all = "lowercase")]
 enum RawDestination {
-    Stdout {},
-    File { path: PathBuf },
+    Stdout {
+        format: Option<Format>,
+    },
+    File {
+        path: PathBuf,
+        format: Option<Format>,
+    },
+    Syslog {
+        transport: Transport,
+        address: String,
+        format: Option<Format>,
+        #[serde(default, with = "humantime_serde")]
+        shutdown_timeout: Option<Duration>,
+    },
+}
+
+/// How a syslog destination is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// RFC 6587 octet counting over TCP.
+    Tcp,
+    /// One datagram per message; lossy by nature.
+    Udp,
 }
 
 /// A checked configuration.
@@ -100,13 +124,50 @@ pub struct SourceSpec {
     pub time_reopen: Duration,
 }
 
-/// Where messages go.
+/// Where messages go, and in which format.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DestinationSpec {
-    /// JSON lines on standard output.
-    Stdout,
-    /// JSON lines appended to a file.
-    File { path: PathBuf },
+    /// Lines on standard output (JSON by default).
+    Stdout { format: Format },
+    /// Lines appended to a file (JSON by default).
+    File { path: PathBuf, format: Format },
+    /// A syslog receiver (RFC 5424 by default).
+    Syslog {
+        transport: Transport,
+        address: SocketAddr,
+        format: Format,
+        /// How long, once sandlog is stopping, it keeps trying to deliver
+        /// to a receiver that is down before it gives up and reports what
+        /// it could not deliver. Default: 30 s.
+        shutdown_timeout: Duration,
+    },
+}
+
+impl DestinationSpec {
+    /// How this destination's messages are written.
+    pub fn encoding(&self) -> Encoding {
+        match self {
+            DestinationSpec::Stdout { format } | DestinationSpec::File { format, .. } => Encoding {
+                format: *format,
+                framing: Framing::Newline,
+            },
+            DestinationSpec::Syslog { format, .. } => Encoding {
+                format: *format,
+                framing: Framing::OctetCounted,
+            },
+        }
+    }
+
+    /// A name for logs and errors.
+    pub fn describe(&self) -> String {
+        match self {
+            DestinationSpec::Stdout { .. } => "stdout".into(),
+            DestinationSpec::File { path, .. } => path.display().to_string(),
+            DestinationSpec::Syslog {
+                transport, address, ..
+            } => format!("syslog {transport:?} {address}").to_lowercase(),
+        }
+    }
 }
 
 impl Config {
@@ -220,16 +281,37 @@ impl Config {
 
         let mut destinations = Vec::new();
         for (index, dest) in raw.destinations.into_iter().enumerate() {
+            let at = format!("{shown}: destination #{}", index + 1);
             let spec = match dest {
-                RawDestination::Stdout {} => DestinationSpec::Stdout,
-                RawDestination::File { path: p } => {
+                RawDestination::Stdout { format } => DestinationSpec::Stdout {
+                    format: format.unwrap_or(Format::Json),
+                },
+                RawDestination::File { path: p, format } => {
                     if p.as_os_str().is_empty() {
-                        bail!(
-                            "{shown}: destination #{}: key `path` must not be empty",
-                            index + 1
-                        );
+                        bail!("{at}: key `path` must not be empty");
                     }
-                    DestinationSpec::File { path: base.join(p) }
+                    DestinationSpec::File {
+                        path: base.join(p),
+                        format: format.unwrap_or(Format::Json),
+                    }
+                }
+                RawDestination::Syslog {
+                    transport,
+                    address,
+                    format,
+                    shutdown_timeout,
+                } => {
+                    let address = address.parse::<SocketAddr>().with_context(|| {
+                        format!(
+                            "{at}: key `address`: {address:?} is not IP:PORT (IPv6 in brackets)"
+                        )
+                    })?;
+                    DestinationSpec::Syslog {
+                        transport,
+                        address,
+                        format: format.unwrap_or(Format::Rfc5424),
+                        shutdown_timeout: shutdown_timeout.unwrap_or(Duration::from_secs(30)),
+                    }
                 }
             };
             if destinations.contains(&spec) {
@@ -241,7 +323,9 @@ impl Config {
             destinations.push(spec);
         }
         if destinations.is_empty() {
-            destinations.push(DestinationSpec::Stdout);
+            destinations.push(DestinationSpec::Stdout {
+                format: Format::Json,
+            });
         }
 
         let state_dir = raw.state_dir.map(|d| base.join(d));
@@ -275,7 +359,12 @@ mod tests {
         let cfg = parse(
             "[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"x = 1\"\noptions = { n = \"3\" }\n",
         )?;
-        assert_eq!(cfg.destinations, vec![DestinationSpec::Stdout]);
+        assert_eq!(
+            cfg.destinations,
+            vec![DestinationSpec::Stdout {
+                format: Format::Json
+            }]
+        );
         assert_eq!(cfg.sources[0].options, vec![("n".into(), "3".into())]);
         assert_eq!(cfg.sources[0].guest_buffer, DEFAULT_GUEST_BUFFER);
         assert!(cfg.sources[0].filename.contains("test.toml"));

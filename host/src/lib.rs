@@ -8,7 +8,8 @@
 //! - [`runtime`]: the wasmtime engine, the guest component and its caches.
 //! - [`sandbox`]: one source's store: its WASI context and the host side of
 //!   the guest's imports (the hot path from `post_message` to a sink).
-//! - [`render`]: turns a guest message into a JSON line.
+//! - [`render`]: turns a guest message into a JSON line, or frames it.
+//! - [`syslog_format`]: the RFC 5424 and RFC 3164 renderings.
 //! - [`sink`]: the destinations that lines are written to.
 //! - [`supervisor`]: drives every source through its lifecycle and stops
 //!   them on a signal.
@@ -23,3 +24,4 @@ pub mod runtime;
 pub mod sandbox;
 pub mod sink;
 pub mod supervisor;
+pub mod syslog_format;

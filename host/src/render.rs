@@ -1,7 +1,9 @@
-//! Renders a guest message as one JSON line: the script's name-value pairs
-//! under their own names (typed values as JSON types) plus the fields
-//! syslog-ng fills in for a python() source. This is the hot path, so it
-//! writes straight into the caller's buffer and allocates nothing.
+//! Renders a guest message for the destinations: as one JSON line (the
+//! script's name-value pairs under their own names, typed values as JSON
+//! types, plus the fields syslog-ng fills in for a python() source), or in
+//! a syslog format ([`crate::syslog_format`]), framed by a newline or by
+//! octet counting. This is the hot path, so it writes straight into the
+//! caller's buffer.
 
 use std::fmt::Write as _;
 
@@ -46,6 +48,9 @@ const SEVERITIES: [&str; 8] = [
 /// fragments, so that the hot path only copies them.
 #[derive(Debug, Clone)]
 pub struct SourceFields {
+    name: String,
+    hostname: String,
+    transport_name: Option<String>,
     /// `"SOURCE":"name"` including the quotes.
     source: String,
     /// `"HOST":"hostname"`, used when a message sets no HOST.
@@ -61,6 +66,9 @@ impl SourceFields {
         let mut host = String::from("\"HOST\":");
         string(&mut host, hostname.as_bytes());
         Self {
+            name: source_name.to_owned(),
+            hostname: hostname.to_owned(),
+            transport_name: None,
             source,
             host,
             transport: None,
@@ -68,6 +76,7 @@ impl SourceFields {
     }
 
     pub fn set_transport(&mut self, name: &str) {
+        self.transport_name = Some(name.to_owned());
         let mut t = String::from("\"TRANSPORT\":");
         string(&mut t, name.as_bytes());
         self.transport = Some(t);
@@ -76,16 +85,110 @@ impl SourceFields {
 
 /// The receive time of a batch of messages, rendered once for all of them.
 pub struct Received {
+    pub time: DateTime<FixedOffset>,
     isodate: String,
 }
 
 impl Received {
     pub fn now() -> Self {
-        let now = Local::now();
+        let time = Local::now().fixed_offset();
         let mut isodate = String::with_capacity(32);
-        push_isodate(&mut isodate, &now.fixed_offset());
-        Self { isodate }
+        push_isodate(&mut isodate, &time);
+        Self { time, isodate }
     }
+}
+
+/// How messages are written for a destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Encoding {
+    pub format: Format,
+    pub framing: Framing,
+}
+
+/// The text of one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Json,
+    Rfc5424,
+    Rfc3164,
+}
+
+/// How messages are separated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Framing {
+    /// A newline after each message (files, stdout).
+    Newline,
+    /// `LENGTH SP MESSAGE`, RFC 6587 octet counting (syslog over TCP; the
+    /// UDP sender strips it and sends one datagram per message).
+    OctetCounted,
+}
+
+/// Appends one message in `encoding` to `out`; returns how many of its
+/// pairs were refused (see [`COMPUTED`]).
+pub fn encode(
+    out: &mut String,
+    scratch: &mut String,
+    msg: MessageView<'_>,
+    fields: &SourceFields,
+    received: &Received,
+    encoding: Encoding,
+) -> usize {
+    if encoding
+        == (Encoding {
+            format: Format::Json,
+            framing: Framing::Newline,
+        })
+    {
+        return message(out, msg, fields, received);
+    }
+    scratch.clear();
+    let refused = match encoding.format {
+        Format::Json => {
+            let r = message(scratch, msg, fields, received);
+            scratch.pop();
+            r
+        }
+        Format::Rfc5424 => crate::syslog_format::rfc5424(scratch, msg, fields, received),
+        Format::Rfc3164 => crate::syslog_format::rfc3164(scratch, msg, fields, received),
+    };
+    match encoding.framing {
+        Framing::Newline => {
+            out.push_str(scratch);
+            out.push('\n');
+        }
+        Framing::OctetCounted => {
+            let _ = write!(out, "{} ", scratch.len());
+            out.push_str(scratch);
+        }
+    }
+    refused
+}
+
+/// The parts of a message the syslog formats need.
+pub(crate) fn header_parts<'a>(
+    msg: &MessageView<'a>,
+    received: &'a Received,
+) -> (u16, DateTime<FixedOffset>) {
+    let pri = msg.extras.and_then(|e| e.pri).unwrap_or(DEFAULT_PRI);
+    let time = msg
+        .extras
+        .and_then(|e| e.timestamp.as_ref())
+        .and_then(timestamp_to_datetime)
+        .unwrap_or(received.time);
+    (pri, time)
+}
+
+pub(crate) fn source_name(fields: &SourceFields) -> &str {
+    &fields.name
+}
+
+pub(crate) fn default_host(fields: &SourceFields) -> &str {
+    &fields.hostname
+}
+
+pub(crate) fn transport(fields: &SourceFields) -> Option<&str> {
+    fields.transport_name.as_deref()
 }
 
 fn push_isodate(out: &mut String, t: &DateTime<FixedOffset>) {
@@ -93,7 +196,7 @@ fn push_isodate(out: &mut String, t: &DateTime<FixedOffset>) {
     let _ = write!(out, "{}", t.format("%Y-%m-%dT%H:%M:%S%:z"));
 }
 
-fn timestamp_to_datetime(ts: &Timestamp) -> Option<DateTime<FixedOffset>> {
+pub(crate) fn timestamp_to_datetime(ts: &Timestamp) -> Option<DateTime<FixedOffset>> {
     let offset = FixedOffset::east_opt(ts.offset_secs)?;
     let utc = Utc.timestamp_micros(ts.micros).single()?;
     Some(utc.with_timezone(&offset))
@@ -110,7 +213,7 @@ pub struct MessageView<'a> {
 }
 
 impl MessageView<'_> {
-    fn value(&self, name: &str) -> Option<&[u8]> {
+    pub(crate) fn value(&self, name: &str) -> Option<&[u8]> {
         self.pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
     }
 }
@@ -218,7 +321,7 @@ pub const COMPUTED: [&str; 7] = [
     "RAWMSG_SIZE",
 ];
 
-fn rendered_elsewhere(name: &str, fields: &SourceFields) -> bool {
+pub(crate) fn rendered_elsewhere(name: &str, fields: &SourceFields) -> bool {
     name == "MESSAGE" || name == "HOST" || (name == "TRANSPORT" && fields.transport.is_some())
 }
 

@@ -111,8 +111,11 @@ pub struct SourceState {
     fields: SourceFields,
     sinks: Sinks,
     /// Unbuffered mode: rendered messages of the batch not yet closed.
-    pending: String,
+    /// Unbuffered mode: the batch not yet closed, one text per encoding.
+    pending: Vec<String>,
     pending_lines: u64,
+    /// Reused for framing a message.
+    scratch: String,
     pub stats: Stats,
 }
 
@@ -205,8 +208,9 @@ pub fn new_store(
         control,
         fields: SourceFields::new(&spec.name, hostname),
         sinks,
-        pending: String::new(),
+        pending: Vec::new(),
         pending_lines: 0,
+        scratch: String::new(),
         stats: Stats::default(),
     };
     let mut store = Store::new(&runtime.engine, state);
@@ -263,9 +267,9 @@ fn address_check(source: Arc<str>, policy: Arc<Policy>) -> AddrCheck {
 }
 
 impl SourceState {
-    async fn deliver(&mut self, text: String, lines: u64) {
-        self.stats.bytes += text.len() as u64;
-        if !self.sinks.send(text, lines).await {
+    async fn deliver(&mut self, texts: Vec<String>, lines: u64) {
+        self.stats.bytes += texts.first().map_or(0, |t| t.len() as u64);
+        if !self.sinks.send(texts, lines).await {
             tracing::error!(source = %self.name, "a destination has failed; messages of this source cannot be delivered");
         }
     }
@@ -283,7 +287,9 @@ impl SourceState {
     /// block whose lengths do not add up is refused (and said so), never
     /// read out of bounds, and an oversized message is refused even from a
     /// guest that skipped its own check.
-    fn render_block(&mut self, block: &MessageBlock, text: &mut String) -> u64 {
+    fn render_block(&mut self, block: &MessageBlock, texts: &mut Vec<String>) -> u64 {
+        let encodings = self.sinks.encodings().to_vec();
+        texts.resize_with(encodings.len(), String::new);
         let started = std::time::Instant::now();
         let received = Received::now();
         let decoded = (
@@ -329,7 +335,19 @@ impl SourceState {
                 pairs: msg_pairs,
                 extras: extra,
             };
-            refused_pairs += render::message(text, view, &self.fields, &received);
+            for (i, (text, &encoding)) in texts.iter_mut().zip(&encodings).enumerate() {
+                let refused = render::encode(
+                    text,
+                    &mut self.scratch,
+                    view,
+                    &self.fields,
+                    &received,
+                    encoding,
+                );
+                if i == 0 {
+                    refused_pairs += refused;
+                }
+            }
             rendered += 1;
         }
         if refused_pairs > 0 {
@@ -350,9 +368,9 @@ impl types::Host for SourceState {}
 
 impl host::Host for SourceState {
     async fn post_message(&mut self, block: MessageBlock) -> bool {
-        let mut text = std::mem::take(&mut self.pending);
-        let rendered = self.render_block(&block, &mut text);
-        self.pending = text;
+        let mut texts = std::mem::take(&mut self.pending);
+        let rendered = self.render_block(&block, &mut texts);
+        self.pending = texts;
         self.pending_lines += rendered;
         self.control.take()
     }
@@ -365,10 +383,16 @@ impl host::Host for SourceState {
     }
 
     async fn post_messages(&mut self, block: MessageBlock) -> bool {
-        let mut text = String::with_capacity(block.values.len() + block.names.len() * 2 + 1024);
-        let rendered = self.render_block(&block, &mut text);
+        let size = block.values.len() + block.names.len() * 2 + 1024;
+        let mut texts: Vec<String> = self
+            .sinks
+            .encodings()
+            .iter()
+            .map(|_| String::with_capacity(size))
+            .collect();
+        let rendered = self.render_block(&block, &mut texts);
         self.stats.batches += block.closes.as_ref().map_or(rendered, |c| c.len() as u64);
-        self.deliver(text, rendered).await;
+        self.deliver(texts, rendered).await;
         self.control.take()
     }
 

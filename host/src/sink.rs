@@ -1,19 +1,31 @@
 //! Destinations: each runs as its own task behind a bounded queue of
 //! rendered chunks. A full queue suspends the posting guest (the send is
-//! awaited inside the host call), so a slow destination slows its sources
-//! instead of losing messages or growing without bound.
+//! awaited inside the host call), so a slow or unreachable destination
+//! slows its sources down instead of losing messages or growing without
+//! bound.
+//!
+//! Messages are rendered once per encoding in use (see
+//! [`Sinks::encodings`]); each destination gets the chunk of its own.
+//! Syslog over TCP reconnects with backoff and resends the chunk it was
+//! writing (at-least-once); once sandlog is stopping, a receiver that stays
+//! down past the destination's `shutdown_timeout` makes the destination
+//! report exactly how many messages it could not deliver.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::config::DestinationSpec;
+use crate::config::{DestinationSpec, Transport};
+use crate::render::Encoding;
 
-/// Rendered lines, shared by every destination they go to.
+/// Rendered messages in one encoding.
 pub struct Chunk {
     pub text: String,
     pub lines: u64,
@@ -22,20 +34,37 @@ pub struct Chunk {
 /// How many chunks may wait for one destination.
 const QUEUE_CHUNKS: usize = 64;
 
+const BACKOFF_START: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
 /// The sending side of every destination; cloned into each source.
 #[derive(Clone)]
 pub struct Sinks {
-    queues: Vec<mpsc::Sender<Arc<Chunk>>>,
+    /// The distinct encodings the destinations use, in a fixed order.
+    encodings: Arc<[Encoding]>,
+    /// Each destination's queue and the index of its encoding.
+    queues: Vec<(usize, mpsc::Sender<Arc<Chunk>>)>,
 }
 
 impl Sinks {
-    /// Hands a chunk to every destination, waiting while a queue is full.
-    /// Returns false when a destination has failed and takes no more.
-    pub async fn send(&self, text: String, lines: u64) -> bool {
-        let chunk = Arc::new(Chunk { text, lines });
+    /// The encodings a source renders its messages in; `send` takes one
+    /// text per encoding, in this order.
+    pub fn encodings(&self) -> &[Encoding] {
+        &self.encodings
+    }
+
+    /// Hands each destination the text of its encoding, waiting while a
+    /// queue is full. Returns false when a destination has failed.
+    pub async fn send(&self, texts: Vec<String>, lines: u64) -> bool {
+        let chunks: Vec<Arc<Chunk>> = texts
+            .into_iter()
+            .map(|text| Arc::new(Chunk { text, lines }))
+            .collect();
         let mut ok = true;
-        for q in &self.queues {
-            ok &= q.send(chunk.clone()).await.is_ok();
+        for (encoding, q) in &self.queues {
+            if let Some(chunk) = chunks.get(*encoding) {
+                ok &= q.send(chunk.clone()).await.is_ok();
+            }
         }
         ok
     }
@@ -50,43 +79,68 @@ pub struct SinkSet {
 impl SinkSet {
     /// Opens every destination and starts its writer task.
     pub async fn start(specs: &[DestinationSpec]) -> Result<SinkSet> {
+        let mut encodings: Vec<Encoding> = Vec::new();
         let mut queues = Vec::new();
         let mut tasks = Vec::new();
         for spec in specs {
-            let (tx, rx) = mpsc::channel(QUEUE_CHUNKS);
-            let (name, task) = match spec {
-                DestinationSpec::Stdout => (
-                    "stdout".to_owned(),
-                    tokio::spawn(write_all(rx, Box::new(tokio::io::stdout()))),
-                ),
-                DestinationSpec::File { path } => {
-                    let file = open_append(path).await?;
-                    (
-                        path.display().to_string(),
-                        tokio::spawn(write_all(rx, Box::new(file))),
-                    )
+            let encoding = spec.encoding();
+            let index = match encodings.iter().position(|e| *e == encoding) {
+                Some(i) => i,
+                None => {
+                    encodings.push(encoding);
+                    encodings.len() - 1
                 }
             };
-            queues.push(tx);
+            let (tx, rx) = mpsc::channel(QUEUE_CHUNKS);
+            let name = spec.describe();
+            let task = match spec {
+                DestinationSpec::Stdout { .. } => {
+                    tokio::spawn(write_stream(rx, Box::new(tokio::io::stdout())))
+                }
+                DestinationSpec::File { path, .. } => {
+                    let file = open_append(path).await?;
+                    tokio::spawn(write_stream(rx, Box::new(file)))
+                }
+                DestinationSpec::Syslog {
+                    transport: Transport::Tcp,
+                    address,
+                    shutdown_timeout,
+                    ..
+                } => tokio::spawn(write_tcp(rx, *address, *shutdown_timeout)),
+                DestinationSpec::Syslog {
+                    transport: Transport::Udp,
+                    address,
+                    ..
+                } => tokio::spawn(write_udp(rx, *address)),
+            };
+            queues.push((index, tx));
             tasks.push((name, task));
         }
         Ok(SinkSet {
-            sinks: Sinks { queues },
+            sinks: Sinks {
+                encodings: encodings.into(),
+                queues,
+            },
             tasks,
         })
     }
 
     /// Closes the queues and waits until every destination has written and
-    /// flushed what it was given. Returns the lines written per destination.
+    /// flushed what it was given. Returns the messages written per
+    /// destination; an error names each destination that failed.
     pub async fn finish(self) -> Result<Vec<(String, u64)>> {
         drop(self.sinks);
         let mut written = Vec::new();
+        let mut failures = Vec::new();
         for (name, task) in self.tasks {
-            let lines = task
-                .await
-                .with_context(|| format!("destination {name} stopped abnormally"))?
-                .with_context(|| format!("destination {name}"))?;
-            written.push((name, lines));
+            match task.await {
+                Ok(Ok(lines)) => written.push((name, lines)),
+                Ok(Err(e)) => failures.push(format!("destination {name}: {e:#}")),
+                Err(e) => failures.push(format!("destination {name} stopped abnormally: {e}")),
+            }
+        }
+        if !failures.is_empty() {
+            bail!("{}", failures.join("; "));
         }
         Ok(written)
     }
@@ -103,7 +157,7 @@ async fn open_append(path: &PathBuf) -> Result<tokio::fs::File> {
 
 /// Writes chunks as they come; flushes whenever the queue runs dry, so that
 /// lines reach the destination promptly without a flush per message.
-async fn write_all(
+async fn write_stream(
     mut rx: mpsc::Receiver<Arc<Chunk>>,
     out: Box<dyn AsyncWrite + Send + Unpin>,
 ) -> Result<u64> {
@@ -120,4 +174,147 @@ async fn write_all(
     }
     out.flush().await?;
     Ok(lines)
+}
+
+/// Syslog over TCP with octet counting: chunks are written in order; a
+/// failed write reconnects and writes the same chunk again, so a message
+/// may arrive twice but never not at all while the receiver comes back.
+async fn write_tcp(
+    mut rx: mpsc::Receiver<Arc<Chunk>>,
+    address: SocketAddr,
+    shutdown_timeout: Duration,
+) -> Result<u64> {
+    let mut conn: Option<BufWriter<TcpStream>> = None;
+    let mut written = 0u64;
+    let mut backoff = BACKOFF_START;
+    // Set once the sources are done (the queue is closed): from then on the
+    // receiver has shutdown_timeout to take the rest.
+    let mut deadline: Option<tokio::time::Instant> = None;
+    let deadline_now = |rx: &mpsc::Receiver<Arc<Chunk>>,
+                        deadline: &mut Option<tokio::time::Instant>| {
+        if deadline.is_none() && rx.is_closed() {
+            *deadline = Some(tokio::time::Instant::now() + shutdown_timeout);
+        }
+    };
+    loop {
+        let chunk = match rx.try_recv() {
+            Ok(c) => c,
+            Err(mpsc::error::TryRecvError::Empty) => {
+                if let Some(c) = conn.as_mut()
+                    && let Err(e) = c.flush().await
+                {
+                    tracing::warn!(destination = %address, error = %e, "connection lost; reconnecting");
+                    conn = None;
+                }
+                match rx.recv().await {
+                    Some(c) => c,
+                    None => break,
+                }
+            }
+            Err(mpsc::error::TryRecvError::Disconnected) => break,
+        };
+        loop {
+            if conn.is_none() {
+                deadline_now(&rx, &mut deadline);
+                match TcpStream::connect(address).await {
+                    Ok(s) => {
+                        let _ = s.set_nodelay(true);
+                        tracing::info!(destination = %address, "connected");
+                        conn = Some(BufWriter::with_capacity(256 * 1024, s));
+                        backoff = BACKOFF_START;
+                    }
+                    Err(e) => {
+                        tracing::warn!(destination = %address, error = %e, retry_in = ?backoff, "cannot connect; messages are held");
+                        if deadline.is_some_and(|d| tokio::time::Instant::now() + backoff > d) {
+                            return Err(undelivered(chunk.lines, &mut rx, address));
+                        }
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(BACKOFF_MAX);
+                        continue;
+                    }
+                }
+            }
+            let Some(c) = conn.as_mut() else { continue };
+            match c.write_all(chunk.text.as_bytes()).await {
+                Ok(()) => {
+                    written += chunk.lines;
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(destination = %address, error = %e, "connection lost; reconnecting and sending again");
+                    conn = None;
+                }
+            }
+        }
+    }
+    deadline_now(&rx, &mut deadline);
+    let deadline = deadline.unwrap_or_else(|| tokio::time::Instant::now() + shutdown_timeout);
+    if let Some(mut c) = conn {
+        match tokio::time::timeout_at(deadline, c.flush()).await {
+            Ok(Ok(())) => {
+                let _ = c.shutdown().await;
+            }
+            _ => bail!(
+                "the last messages sent to {address} may not have arrived: the connection failed while stopping"
+            ),
+        }
+    }
+    Ok(written)
+}
+
+fn undelivered(
+    current: u64,
+    rx: &mut mpsc::Receiver<Arc<Chunk>>,
+    address: SocketAddr,
+) -> anyhow::Error {
+    let mut lost = current;
+    while let Ok(c) = rx.try_recv() {
+        lost += c.lines;
+    }
+    anyhow::anyhow!(
+        "{lost} messages could not be delivered to {address}: the receiver stayed down past shutdown_timeout"
+    )
+}
+
+/// Syslog over UDP: one datagram per message (octet counting stripped).
+/// UDP gives no delivery guarantee; send errors are logged, not retried.
+async fn write_udp(mut rx: mpsc::Receiver<Arc<Chunk>>, address: SocketAddr) -> Result<u64> {
+    let bind: SocketAddr = if address.is_ipv6() {
+        "[::]:0"
+    } else {
+        "0.0.0.0:0"
+    }
+    .parse()
+    .context("wildcard address")?;
+    let socket = UdpSocket::bind(bind)
+        .await
+        .context("binding a UDP socket")?;
+    let mut sent = 0u64;
+    let mut failed = 0u64;
+    while let Some(chunk) = rx.recv().await {
+        let mut rest = chunk.text.as_bytes();
+        while let Some(space) = rest.iter().position(|&b| b == b' ') {
+            let len: usize = std::str::from_utf8(&rest[..space])
+                .ok()
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(0);
+            let Some(msg) = rest.get(space + 1..space + 1 + len) else {
+                break;
+            };
+            match socket.send_to(msg, address).await {
+                Ok(_) => sent += 1,
+                Err(e) => {
+                    if failed == 0 {
+                        tracing::warn!(destination = %address, error = %e, "UDP send failed; UDP drops messages when the receiver is away");
+                    }
+                    failed += 1;
+                }
+            }
+            rest = &rest[space + 1 + len..];
+        }
+    }
+    if failed > 0 {
+        tracing::warn!(destination = %address, failed, "UDP datagrams that could not be sent");
+    }
+    Ok(sent)
 }

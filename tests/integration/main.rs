@@ -13,3 +13,4 @@ mod hostile;
 mod lifecycle;
 mod output;
 mod policy;
+mod syslog;
