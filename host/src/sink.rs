@@ -6,10 +6,12 @@
 //!
 //! Messages are rendered once per encoding in use (see
 //! [`Sinks::encodings`]); each destination gets the chunk of its own.
-//! Syslog over TCP reconnects with backoff and resends the chunk it was
-//! writing (at-least-once); once sandlog is stopping, a receiver that stays
-//! down past the destination's `shutdown_timeout` makes the destination
-//! report exactly how many messages it could not deliver.
+//! Syslog over TCP reconnects with backoff and, after reconnecting, sends
+//! again the last [`REPLAY_BYTES`] it had sent, since a receiver that went
+//! away may not have read them (at-least-once: a message may arrive twice,
+//! none is lost while the receiver comes back); once sandlog is stopping, a
+//! receiver that stays down past the destination's `shutdown_timeout`
+//! makes the destination report how many messages it could not deliver.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -33,6 +35,11 @@ pub struct Chunk {
 
 /// How many chunks may wait for one destination.
 const QUEUE_CHUNKS: usize = 64;
+
+/// How much of what was last sent over a TCP connection is kept to send
+/// again after the connection fails: what sat in the kernel's buffers, or
+/// in a receiver that was stopped before reading it, is not lost.
+const REPLAY_BYTES: usize = 16 * 1024 * 1024;
 
 const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
@@ -186,6 +193,11 @@ async fn write_tcp(
 ) -> Result<u64> {
     let mut conn: Option<BufWriter<TcpStream>> = None;
     let mut written = 0u64;
+    // Chunks sent over the current connection, newest last, at most
+    // REPLAY_BYTES; sent again first after a reconnect.
+    let mut replay: std::collections::VecDeque<Arc<Chunk>> = std::collections::VecDeque::new();
+    let mut replay_bytes = 0usize;
+    let mut resent_total = 0u64;
     let mut backoff = BACKOFF_START;
     // Set once the sources are done (the queue is closed): from then on the
     // receiver has shutdown_timeout to take the rest.
@@ -219,8 +231,27 @@ async fn write_tcp(
                 match TcpStream::connect(address).await {
                     Ok(s) => {
                         let _ = s.set_nodelay(true);
-                        tracing::info!(destination = %address, "connected");
-                        conn = Some(BufWriter::with_capacity(256 * 1024, s));
+                        let mut w = BufWriter::with_capacity(256 * 1024, s);
+                        let mut resent = 0u64;
+                        let mut ok = true;
+                        for old in &replay {
+                            if w.write_all(old.text.as_bytes()).await.is_err() {
+                                ok = false;
+                                break;
+                            }
+                            resent += old.lines;
+                        }
+                        if !ok {
+                            tracing::warn!(destination = %address, "connection lost while sending again; reconnecting");
+                            continue;
+                        }
+                        if resent > 0 {
+                            tracing::info!(destination = %address, resent, "connected; sent the last messages again, the receiver may see them twice");
+                        } else {
+                            tracing::info!(destination = %address, "connected");
+                        }
+                        resent_total += resent;
+                        conn = Some(w);
                         backoff = BACKOFF_START;
                     }
                     Err(e) => {
@@ -238,6 +269,13 @@ async fn write_tcp(
             match c.write_all(chunk.text.as_bytes()).await {
                 Ok(()) => {
                     written += chunk.lines;
+                    replay_bytes += chunk.text.len();
+                    replay.push_back(chunk.clone());
+                    while replay_bytes > REPLAY_BYTES && replay.len() > 1 {
+                        if let Some(old) = replay.pop_front() {
+                            replay_bytes -= old.text.len();
+                        }
+                    }
                     break;
                 }
                 Err(e) => {
@@ -258,6 +296,9 @@ async fn write_tcp(
                 "the last messages sent to {address} may not have arrived: the connection failed while stopping"
             ),
         }
+    }
+    if resent_total > 0 {
+        tracing::info!(destination = %address, resent = resent_total, "messages sent twice around lost connections");
     }
     Ok(written)
 }
