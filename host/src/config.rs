@@ -48,6 +48,7 @@ struct RawSource {
     fetch_no_data_delay: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
     time_reopen: Option<Duration>,
+    destinations: Option<Vec<String>>,
 }
 
 /// A source's policy: the name of a `[policy.NAME]`, or an inline table
@@ -63,13 +64,16 @@ enum PolicyRef {
 #[serde(deny_unknown_fields, tag = "type", rename_all = "lowercase")]
 enum RawDestination {
     Stdout {
+        name: Option<String>,
         format: Option<Format>,
     },
     File {
+        name: Option<String>,
         path: PathBuf,
         format: Option<Format>,
     },
     Syslog {
+        name: Option<String>,
         transport: Transport,
         address: String,
         format: Option<Format>,
@@ -122,6 +126,9 @@ pub struct SourceSpec {
     /// Fetchers: the wait before open() is tried again after it failed or
     /// the fetcher disconnected. Default: 60 s, as in syslog-ng.
     pub time_reopen: Duration,
+    /// The destinations this source feeds, as indices into
+    /// [`Config::destinations`]. Default: all of them.
+    pub destinations: Option<Vec<usize>>,
 }
 
 /// Where messages go, and in which format.
@@ -276,17 +283,33 @@ impl Config {
                     .or(src.time_reopen)
                     .unwrap_or(DEFAULT_TIME_REOPEN),
                 time_reopen: src.time_reopen.unwrap_or(DEFAULT_TIME_REOPEN),
+                // Resolved below, once the destinations are known.
+                destinations: None,
             });
         }
 
         let mut destinations = Vec::new();
+        let mut destination_names: Vec<Option<String>> = Vec::new();
         for (index, dest) in raw.destinations.into_iter().enumerate() {
             let at = format!("{shown}: destination #{}", index + 1);
+            let name = match &dest {
+                RawDestination::Stdout { name, .. }
+                | RawDestination::File { name, .. }
+                | RawDestination::Syslog { name, .. } => name.clone(),
+            };
+            if let Some(n) = &name {
+                if destination_names.contains(&Some(n.clone())) {
+                    bail!("{at}: key `name`: {n:?} is already the name of another destination");
+                }
+            }
+            destination_names.push(name);
             let spec = match dest {
-                RawDestination::Stdout { format } => DestinationSpec::Stdout {
+                RawDestination::Stdout { format, .. } => DestinationSpec::Stdout {
                     format: format.unwrap_or(Format::Json),
                 },
-                RawDestination::File { path: p, format } => {
+                RawDestination::File {
+                    path: p, format, ..
+                } => {
                     if p.as_os_str().is_empty() {
                         bail!("{at}: key `path` must not be empty");
                     }
@@ -300,6 +323,7 @@ impl Config {
                     address,
                     format,
                     shutdown_timeout,
+                    ..
                 } => {
                     let address = address.parse::<SocketAddr>().with_context(|| {
                         format!(
@@ -326,6 +350,28 @@ impl Config {
             destinations.push(DestinationSpec::Stdout {
                 format: Format::Json,
             });
+        }
+
+        for (spec, src) in sources.iter_mut().zip(&raw.sources) {
+            let Some(names) = &src.destinations else {
+                continue;
+            };
+            let mut chosen = Vec::with_capacity(names.len());
+            for n in names {
+                let Some(i) = destination_names
+                    .iter()
+                    .position(|d| d.as_deref() == Some(n.as_str()))
+                else {
+                    bail!(
+                        "{shown}: source {:?}: key `destinations`: no destination is named {n:?}",
+                        spec.name
+                    );
+                };
+                if !chosen.contains(&i) {
+                    chosen.push(i);
+                }
+            }
+            spec.destinations = Some(chosen);
         }
 
         let state_dir = raw.state_dir.map(|d| base.join(d));
@@ -487,6 +533,29 @@ code = ""
             err.contains("policy \"p\"") && err.contains("network.listen"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn sources_choose_destinations_by_name() -> Result<()> {
+        let cfg = parse(
+            "[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\ndestinations = [\"two\"]\n\
+             [[source]]\nname = \"b\"\nclass = \"A\"\ncode = \"\"\n\
+             [[destination]]\ntype = \"stdout\"\nname = \"one\"\n\
+             [[destination]]\ntype = \"file\"\nname = \"two\"\npath = \"x\"\n",
+        )?;
+        assert_eq!(cfg.sources[0].destinations, Some(vec![1]));
+        assert_eq!(cfg.sources[1].destinations, None);
+        let err = parse(
+            "[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\ndestinations = [\"nope\"]\n",
+        )
+        .err()
+        .map(|e| format!("{e:#}"))
+        .unwrap_or_default();
+        assert!(
+            err.contains("`destinations`") && err.contains("nope"),
+            "{err}"
+        );
+        Ok(())
     }
 
     #[test]

@@ -60,6 +60,31 @@ impl Sinks {
         &self.encodings
     }
 
+    /// The sending side of some of the destinations (by index in the
+    /// config), for a source that feeds only those.
+    pub fn select(&self, which: &[usize]) -> Sinks {
+        let mut encodings: Vec<Encoding> = Vec::new();
+        let mut queues = Vec::new();
+        for &i in which {
+            let Some((enc, q)) = self.queues.get(i) else {
+                continue;
+            };
+            let encoding = self.encodings[*enc];
+            let index = match encodings.iter().position(|e| *e == encoding) {
+                Some(j) => j,
+                None => {
+                    encodings.push(encoding);
+                    encodings.len() - 1
+                }
+            };
+            queues.push((index, q.clone()));
+        }
+        Sinks {
+            encodings: encodings.into(),
+            queues,
+        }
+    }
+
     /// Hands each destination the text of its encoding, waiting while a
     /// queue is full. Returns false when a destination has failed.
     pub async fn send(&self, texts: Vec<String>, lines: u64) -> bool {

@@ -123,11 +123,15 @@ async fn lifecycle(
     let control = Arc::new(Control::default());
     let started = Instant::now();
     let runtime = &env.runtime;
+    let sinks = match &spec.destinations {
+        Some(which) => env.sinks.select(which),
+        None => env.sinks.clone(),
+    };
     let mut store = sandbox::new_store(
         runtime,
         spec,
         &env.hostname,
-        env.sinks.clone(),
+        sinks,
         control.clone(),
         &env.state_root,
     )?;

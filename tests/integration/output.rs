@@ -158,3 +158,49 @@ fn logger_and_logging_reach_the_host_log_at_their_level() {
         assert!(l.contains(level) && l.contains("lg"), "{needle}: {l}");
     }
 }
+
+#[test]
+fn sources_feed_the_destinations_they_name() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "only-audit"
+script = "printer.py"
+class = "Printer"
+destinations = ["audit"]
+
+[[source]]
+name = "everywhere"
+script = "printer.py"
+class = "Printer"
+
+[[destination]]
+name = "audit"
+type = "file"
+path = "audit.jsonl"
+
+[[destination]]
+name = "archive"
+type = "file"
+path = "archive.log"
+format = "rfc3164"
+"#,
+    )
+    .script("printer.py");
+    setup.run(LIMIT).assert_success();
+    let audit =
+        util::json_lines(&std::fs::read_to_string(setup.path("audit.jsonl")).expect("audit"));
+    let mut sources: Vec<&str> = audit
+        .iter()
+        .map(|l| l["SOURCE"].as_str().unwrap_or(""))
+        .collect();
+    sources.sort_unstable();
+    assert_eq!(sources, ["everywhere", "only-audit"]);
+    let archive = std::fs::read_to_string(setup.path("archive.log")).expect("archive");
+    let lines: Vec<&str> = archive.lines().collect();
+    assert_eq!(lines.len(), 1, "{archive}");
+    assert!(
+        lines[0].starts_with("<13>") && lines[0].ends_with(" everywhere: the only message"),
+        "{archive}"
+    );
+}
