@@ -297,10 +297,10 @@ impl Config {
                 | RawDestination::File { name, .. }
                 | RawDestination::Syslog { name, .. } => name.clone(),
             };
-            if let Some(n) = &name {
-                if destination_names.contains(&Some(n.clone())) {
-                    bail!("{at}: key `name`: {n:?} is already the name of another destination");
-                }
+            if let Some(n) = &name
+                && destination_names.contains(&Some(n.clone()))
+            {
+                bail!("{at}: key `name`: {n:?} is already the name of another destination");
             }
             destination_names.push(name);
             let spec = match dest {
