@@ -108,8 +108,51 @@ sl_strict_s=$(run_sandlog '{ memory = "64MiB", cpu = "10ms", max_message_size = 
 sl_loose_s=$(run_sandlog '{ memory = "4GiB", cpu = "1s", max_message_size = "1GiB", max_handles = 100000 }')
 # The default policy: the headline figure (and its log gives init time).
 sl_s=$(run_sandlog '{}')
-init_ms=$(sed -n 's/.*instantiated and initialised elapsed=\([^ ]*\).*/\1/p' "$d/sandlog.log" | head -1)
-render=$(sed -n 's/.*render_time=\([^ ]*\).*/\1/p' "$d/sandlog.log" | head -1)
+cp "$d/sandlog.log" "$d/sandlog-default.log"
+
+# --- sandlog forwarding to syslog-ng ------------------------------------
+# syslog-ng receives RFC 5424 over TCP (flow-controlled, so nothing is
+# dropped) and writes $MSG to a file, as its python() source did above.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$d/receiver.conf" <<CONF
+@version: ${version:-3.38}
+options { stats-freq(0); keep-hostname(yes); };
+source s_net { syslog(ip(127.0.0.1) port($port) transport(tcp) log-iw-size(20000)); };
+destination d_file { file("$d/forwarded.out" template("\$MSG\n")); };
+log { source(s_net); destination(d_file); flags(flow-control); };
+CONF
+rm -f "$d/p"
+syslog-ng -F -f "$d/receiver.conf" --persist-file="$d/p" --pidfile="$d/pid" --control="$d/ctl" >"$d/receiver.log" 2>&1 &
+receiver=$!
+python3 - "$port" <<'PY'
+import socket, sys, time
+for _ in range(3000):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
+        break
+    except OSError:
+        time.sleep(0.01)
+PY
+cat > "$d/forward.toml" <<TOML
+[[source]]
+name = "bench"
+script = "bench.py"
+class = "Bench"
+options = { n = "$N" }
+
+[[destination]]
+type = "syslog"
+transport = "tcp"
+address = "127.0.0.1:$port"
+TOML
+start=$(python3 -c 'import time; print(time.time())')
+"$sandlog" --cache-dir "$d/cache" --state-dir "$d/state" run "$d/forward.toml" 2>"$d/forward.log" &
+fwd=$!
+fwd_s=$(wait_lines "$start" "$d/forwarded.out" "$N")
+kill -TERM "$fwd"; wait "$fwd" || true
+kill "$receiver"; wait "$receiver" 2>/dev/null || true
+init_ms=$(sed -n 's/.*instantiated and initialised elapsed=\([^ ]*\).*/\1/p' "$d/sandlog-default.log" | head -1)
+render=$(sed -n 's/.*render_time=\([^ ]*\).*/\1/p' "$d/sandlog-default.log" | head -1)
 
 # Start-up: process start to the first message on stdout, median of 10.
 cat > "$d/first.toml" <<'TOML'
@@ -139,7 +182,7 @@ print(f"{statistics.median(times):.4f}")
 PY
 )
 
-python3 - "$N" "$sng_s" "$sl_s" "$first_s" "$init_ms" "$sng_json_s" "$sl_strict_s" "$sl_loose_s" "$render" <<'PY'
+python3 - "$N" "$sng_s" "$sl_s" "$first_s" "$init_ms" "$sng_json_s" "$sl_strict_s" "$sl_loose_s" "$render" "$fwd_s" <<'PY'
 import re, sys
 n, sng, sl, first, init, sngj = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5], float(sys.argv[6])
 strict, loose = float(sys.argv[7]), float(sys.argv[8])
@@ -148,6 +191,9 @@ print(f"syslog-ng python(), $MSG: {sng:.3f} s  {n/sng:,.0f} msg/s")
 print(f"syslog-ng python(), JSON: {sngj:.3f} s  {n/sngj:,.0f} msg/s")
 print(f"sandlog (JSON lines):     {sl:.3f} s  {n/sl:,.0f} msg/s")
 print(f"ratio sandlog/syslog-ng:  {sng/sl:.2f}x ($MSG), {sngj/sl:.2f}x (JSON)")
+fwd = float(sys.argv[10])
+print(f"sandlog -> TCP -> syslog-ng, $MSG: {fwd:.3f} s  {n/fwd:,.0f} msg/s  "
+      f"(vs syslog-ng python() direct: {sng/fwd:.2f}x)")
 print(f"sandlog, tight limits:    {strict:.3f} s  {n/strict:,.0f} msg/s")
 print(f"sandlog, loosest limits:  {loose:.3f} s  {n/loose:,.0f} msg/s  (tight/loose: {loose/strict:.2f}x)")
 print(f"sandlog start to first message: {first*1000:.0f} ms")
