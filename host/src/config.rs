@@ -71,25 +71,59 @@ enum RawDestination {
         name: Option<String>,
         path: PathBuf,
         format: Option<Format>,
+        #[serde(default)]
+        fsync: Fsync,
     },
     Syslog {
         name: Option<String>,
         transport: Transport,
-        address: String,
+        address: Option<String>,
+        path: Option<PathBuf>,
         format: Option<Format>,
         #[serde(default, with = "humantime_serde")]
         shutdown_timeout: Option<Duration>,
     },
 }
 
-/// How a syslog destination is reached.
+/// When a file destination syncs what it wrote to disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fsync {
+    /// Never explicitly: the operating system writes back when it likes.
+    #[default]
+    Never,
+    /// After every burst of writes (whenever the queue runs dry).
+    Always,
+}
+
+/// How a syslog destination is reached, as written in the config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
-    /// RFC 6587 octet counting over TCP.
     Tcp,
-    /// One datagram per message; lossy by nature.
     Udp,
+    Unix,
+}
+
+/// A syslog receiver.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyslogTarget {
+    /// RFC 6587 octet counting over TCP.
+    Tcp(SocketAddr),
+    /// One datagram per message; lossy by nature.
+    Udp(SocketAddr),
+    /// RFC 6587 octet counting over a Unix stream socket.
+    Unix(PathBuf),
+}
+
+impl std::fmt::Display for SyslogTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SyslogTarget::Tcp(a) => write!(f, "tcp {a}"),
+            SyslogTarget::Udp(a) => write!(f, "udp {a}"),
+            SyslogTarget::Unix(p) => write!(f, "unix {}", p.display()),
+        }
+    }
 }
 
 /// A checked configuration.
@@ -137,11 +171,14 @@ pub enum DestinationSpec {
     /// Lines on standard output (JSON by default).
     Stdout { format: Format },
     /// Lines appended to a file (JSON by default).
-    File { path: PathBuf, format: Format },
+    File {
+        path: PathBuf,
+        format: Format,
+        fsync: Fsync,
+    },
     /// A syslog receiver (RFC 5424 by default).
     Syslog {
-        transport: Transport,
-        address: SocketAddr,
+        target: SyslogTarget,
         format: Format,
         /// How long, once sandlog is stopping, it keeps trying to deliver
         /// to a receiver that is down before it gives up and reports what
@@ -170,9 +207,7 @@ impl DestinationSpec {
         match self {
             DestinationSpec::Stdout { .. } => "stdout".into(),
             DestinationSpec::File { path, .. } => path.display().to_string(),
-            DestinationSpec::Syslog {
-                transport, address, ..
-            } => format!("syslog {transport:?} {address}").to_lowercase(),
+            DestinationSpec::Syslog { target, .. } => format!("syslog {target}"),
         }
     }
 }
@@ -308,7 +343,10 @@ impl Config {
                     format: format.unwrap_or(Format::Json),
                 },
                 RawDestination::File {
-                    path: p, format, ..
+                    path: p,
+                    format,
+                    fsync,
+                    ..
                 } => {
                     if p.as_os_str().is_empty() {
                         bail!("{at}: key `path` must not be empty");
@@ -316,23 +354,40 @@ impl Config {
                     DestinationSpec::File {
                         path: base.join(p),
                         format: format.unwrap_or(Format::Json),
+                        fsync,
                     }
                 }
                 RawDestination::Syslog {
                     transport,
                     address,
+                    path: socket_path,
                     format,
                     shutdown_timeout,
                     ..
                 } => {
-                    let address = address.parse::<SocketAddr>().with_context(|| {
-                        format!(
-                            "{at}: key `address`: {address:?} is not IP:PORT (IPv6 in brackets)"
-                        )
-                    })?;
+                    let ip = |address: Option<String>| -> Result<SocketAddr> {
+                        let Some(address) = address else {
+                            bail!("{at}: transport {transport:?} needs key `address` (IP:PORT)");
+                        };
+                        address.parse::<SocketAddr>().with_context(|| {
+                            format!(
+                                "{at}: key `address`: {address:?} is not IP:PORT (IPv6 in brackets)"
+                            )
+                        })
+                    };
+                    let target = match (transport, socket_path) {
+                        (Transport::Tcp, None) => SyslogTarget::Tcp(ip(address)?),
+                        (Transport::Udp, None) => SyslogTarget::Udp(ip(address)?),
+                        (Transport::Unix, Some(p)) if address.is_none() => {
+                            SyslogTarget::Unix(base.join(p))
+                        }
+                        (Transport::Unix, _) => {
+                            bail!("{at}: transport \"unix\" needs key `path` (and no `address`)")
+                        }
+                        (_, Some(_)) => bail!("{at}: key `path` is only for transport \"unix\""),
+                    };
                     DestinationSpec::Syslog {
-                        transport,
-                        address,
+                        target,
                         format: format.unwrap_or(Format::Rfc5424),
                         shutdown_timeout: shutdown_timeout.unwrap_or(Duration::from_secs(30)),
                     }

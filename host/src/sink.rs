@@ -24,7 +24,7 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::config::{DestinationSpec, Transport};
+use crate::config::{DestinationSpec, Fsync, SyslogTarget};
 use crate::render::Encoding;
 
 /// Rendered messages in one encoding.
@@ -129,21 +129,19 @@ impl SinkSet {
                 DestinationSpec::Stdout { .. } => {
                     tokio::spawn(write_stream(rx, Box::new(tokio::io::stdout())))
                 }
-                DestinationSpec::File { path, .. } => {
+                DestinationSpec::File { path, fsync, .. } => {
                     let file = open_append(path).await?;
-                    tokio::spawn(write_stream(rx, Box::new(file)))
+                    tokio::spawn(write_file(rx, path.clone(), file, *fsync))
                 }
                 DestinationSpec::Syslog {
-                    transport: Transport::Tcp,
-                    address,
-                    shutdown_timeout,
-                    ..
-                } => tokio::spawn(write_tcp(rx, *address, *shutdown_timeout)),
-                DestinationSpec::Syslog {
-                    transport: Transport::Udp,
-                    address,
+                    target: SyslogTarget::Udp(address),
                     ..
                 } => tokio::spawn(write_udp(rx, *address)),
+                DestinationSpec::Syslog {
+                    target,
+                    shutdown_timeout,
+                    ..
+                } => tokio::spawn(write_syslog_stream(rx, target.clone(), *shutdown_timeout)),
             };
             queues.push((index, tx));
             tasks.push((name, task));
@@ -208,15 +206,70 @@ async fn write_stream(
     Ok(lines)
 }
 
-/// Syslog over TCP with octet counting: chunks are written in order; a
+/// Appends chunks to a file. After each burst of writes it syncs (with
+/// `Fsync::Always`) and checks that the path still names the file it has
+/// open: when the file was renamed or removed (rotated away), it opens the
+/// path again, creating a new file, so writing goes on there.
+async fn write_file(
+    mut rx: mpsc::Receiver<Arc<Chunk>>,
+    path: PathBuf,
+    file: tokio::fs::File,
+    fsync: Fsync,
+) -> Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let mut inode = file.metadata().await.map(|m| m.ino()).ok();
+    let mut out = BufWriter::with_capacity(256 * 1024, file);
+    let mut lines = 0u64;
+    while let Some(chunk) = rx.recv().await {
+        lines += chunk.lines;
+        out.write_all(chunk.text.as_bytes()).await?;
+        while let Ok(chunk) = rx.try_recv() {
+            lines += chunk.lines;
+            out.write_all(chunk.text.as_bytes()).await?;
+        }
+        out.flush().await?;
+        if fsync == Fsync::Always {
+            out.get_ref().sync_data().await?;
+        }
+        let current = tokio::fs::metadata(&path).await.map(|m| m.ino()).ok();
+        if current.is_none() || current != inode {
+            tracing::info!(path = %path.display(), "file was rotated away; opening it again");
+            let file = open_append(&path).await?;
+            inode = file.metadata().await.map(|m| m.ino()).ok();
+            out = BufWriter::with_capacity(256 * 1024, file);
+        }
+    }
+    out.flush().await?;
+    if fsync == Fsync::Always {
+        out.get_ref().sync_data().await?;
+    }
+    Ok(lines)
+}
+
+/// Syslog over a stream (TCP or a Unix socket) with octet counting: chunks are written in order; a
 /// failed write reconnects and writes the same chunk again, so a message
 /// may arrive twice but never not at all while the receiver comes back.
-async fn write_tcp(
+type Stream = Box<dyn AsyncWrite + Send + Unpin>;
+
+/// Opens a stream to a TCP or Unix socket receiver.
+async fn open_stream(target: &SyslogTarget) -> std::io::Result<Stream> {
+    match target {
+        SyslogTarget::Tcp(address) => {
+            let s = TcpStream::connect(address).await?;
+            let _ = s.set_nodelay(true);
+            Ok(Box::new(s))
+        }
+        SyslogTarget::Unix(path) => Ok(Box::new(tokio::net::UnixStream::connect(path).await?)),
+        SyslogTarget::Udp(_) => Err(std::io::Error::other("UDP is not a stream")),
+    }
+}
+
+async fn write_syslog_stream(
     mut rx: mpsc::Receiver<Arc<Chunk>>,
-    address: SocketAddr,
+    address: SyslogTarget,
     shutdown_timeout: Duration,
 ) -> Result<u64> {
-    let mut conn: Option<BufWriter<TcpStream>> = None;
+    let mut conn: Option<BufWriter<Stream>> = None;
     let mut written = 0u64;
     // Chunks sent over the current connection, newest last, at most
     // REPLAY_BYTES; sent again first after a reconnect.
@@ -253,9 +306,8 @@ async fn write_tcp(
         loop {
             if conn.is_none() {
                 deadline_now(&rx, &mut deadline);
-                match TcpStream::connect(address).await {
+                match open_stream(&address).await {
                     Ok(s) => {
-                        let _ = s.set_nodelay(true);
                         let mut w = BufWriter::with_capacity(256 * 1024, s);
                         let mut resent = 0u64;
                         let mut ok = true;
@@ -282,7 +334,7 @@ async fn write_tcp(
                     Err(e) => {
                         tracing::warn!(destination = %address, error = %e, retry_in = ?backoff, "cannot connect; messages are held");
                         if deadline.is_some_and(|d| tokio::time::Instant::now() + backoff > d) {
-                            return Err(undelivered(chunk.lines, &mut rx, address));
+                            return Err(undelivered(chunk.lines, &mut rx, &address));
                         }
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(BACKOFF_MAX);
@@ -331,7 +383,7 @@ async fn write_tcp(
 fn undelivered(
     current: u64,
     rx: &mut mpsc::Receiver<Arc<Chunk>>,
-    address: SocketAddr,
+    address: &SyslogTarget,
 ) -> anyhow::Error {
     let mut lost = current;
     while let Ok(c) = rx.try_recv() {

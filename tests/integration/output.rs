@@ -204,3 +204,56 @@ format = "rfc3164"
         "{archive}"
     );
 }
+
+#[test]
+fn a_rotated_file_is_opened_again() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "slow"
+class = "Slow"
+code = """
+import time
+from syslogng import LogSource, LogMessage
+class Slow(LogSource):
+    def run(self):
+        for i in range(60):
+            m = LogMessage("slow")
+            m["seq"] = i
+            self.post_message(m)
+            time.sleep(0.02)
+    def request_exit(self):
+        pass
+"""
+
+[[destination]]
+type = "file"
+path = "app.jsonl"
+fsync = "always"
+"#,
+    );
+    let child = setup.command().spawn().expect("start");
+    assert!(util::wait_for_file_lines(
+        &setup.path("app.jsonl"),
+        10,
+        LIMIT
+    ));
+    std::fs::rename(setup.path("app.jsonl"), setup.path("app.jsonl.1")).expect("rotate");
+    let out = util::wait(child, LIMIT);
+    out.assert_success();
+    assert!(out.stderr.contains("rotated away"), "{}", out.stderr);
+    let mut seqs = Vec::new();
+    for name in ["app.jsonl.1", "app.jsonl"] {
+        let text = std::fs::read_to_string(setup.path(name)).expect("both files");
+        seqs.extend(
+            util::json_lines(&text)
+                .iter()
+                .map(|l| l["seq"].as_i64().unwrap_or(-1)),
+        );
+    }
+    assert_eq!(
+        seqs,
+        (0..60).collect::<Vec<i64>>(),
+        "every message once, across the rotation"
+    );
+}

@@ -287,3 +287,50 @@ fn a_receiver_stopped_mid_stream_loses_nothing() {
     // At-least-once: duplicates are allowed and reported, loss is not.
     eprintln!("{n} messages across a receiver restart: 0 lost, {duplicates} duplicates");
 }
+
+#[test]
+fn syslog_over_a_unix_socket_is_octet_counted() {
+    use std::io::Read;
+    let setup = forwarding_setup(1, 500, "5s");
+    // Point the destinations at a Unix socket this test listens on instead.
+    let config = std::fs::read_to_string(setup.config_path()).expect("config");
+    let socket = setup.path("syslog.sock");
+    let tcp_dest = config.find("[[destination]]").expect("destination");
+    let config = format!(
+        "{}[[destination]]\ntype = \"syslog\"\ntransport = \"unix\"\npath = \"syslog.sock\"\n",
+        &config[..tcp_dest]
+    );
+    std::fs::write(setup.config_path(), config).expect("config");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+    let child = setup.command().spawn().expect("start sandlog");
+    let (mut conn, _) = listener.accept().expect("sandlog connects");
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut data = Vec::new();
+    let mut buf = [0u8; 65536];
+    let mut frames = Vec::new();
+    while frames.len() < 500 {
+        let n = conn.read(&mut buf).expect("read");
+        assert!(n > 0, "connection closed after {} messages", frames.len());
+        data.extend_from_slice(&buf[..n]);
+        // Take every complete `LEN SP MSG` frame.
+        loop {
+            let Some(space) = data.iter().position(|&b| b == b' ') else {
+                break;
+            };
+            let len: usize = std::str::from_utf8(&data[..space])
+                .expect("ascii")
+                .parse()
+                .expect("length");
+            if data.len() < space + 1 + len {
+                break;
+            }
+            frames.push(String::from_utf8_lossy(&data[space + 1..space + 1 + len]).into_owned());
+            data.drain(..space + 1 + len);
+        }
+    }
+    util::signal(&child, "TERM");
+    util::wait(child, LIMIT).assert_success();
+    assert!(frames[0].starts_with("<165>1 "), "{}", frames[0]);
+    assert!(frames[499].contains("seq=\"499\""), "{}", frames[499]);
+}
