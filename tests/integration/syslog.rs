@@ -314,10 +314,7 @@ fn syslog_over_a_unix_socket_is_octet_counted() {
         assert!(n > 0, "connection closed after {} messages", frames.len());
         data.extend_from_slice(&buf[..n]);
         // Take every complete `LEN SP MSG` frame.
-        loop {
-            let Some(space) = data.iter().position(|&b| b == b' ') else {
-                break;
-            };
+        while let Some(space) = data.iter().position(|&b| b == b' ') {
             let len: usize = std::str::from_utf8(&data[..space])
                 .expect("ascii")
                 .parse()
