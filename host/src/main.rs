@@ -56,6 +56,14 @@ the host log goes to stderr.\n\nExit status: 0 once every source has ended and e
         /// The TOML configuration file.
         config: PathBuf,
     },
+    /// Check CONFIG and every script without running any source: the TOML,
+    /// the policies, and for each source its code (syntax errors with file,
+    /// line and caret) and its class, loaded in its sandbox as `run` would.
+    #[command(after_help = "Exit status: 0 when everything is sound, 1 otherwise.")]
+    Check {
+        /// The TOML configuration file.
+        config: PathBuf,
+    },
     /// Compile the guest and unpack the Python standard library into the
     /// cache, so that the first `run` starts at full speed.
     Prepare,
@@ -87,6 +95,35 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             Runtime::new(&cache_dir)?;
             tracing::info!(cache_dir = %cache_dir.display(), "guest ready");
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { config } => {
+            let config = Config::load(&config)?;
+            if config.sources.is_empty() {
+                anyhow::bail!("{}: no [[source]] is configured", config.path.display());
+            }
+            let runtime = Runtime::new(&cache_dir)?;
+            let results = rt.block_on(supervisor::check(&config, runtime));
+            let mut bad = 0;
+            for (name, problem) in &results {
+                match problem {
+                    None => println!("ok      {name}"),
+                    Some(p) => {
+                        bad += 1;
+                        println!("FAILED  {name}: {}", p.replace('\n', "\n        "));
+                    }
+                }
+            }
+            println!(
+                "{}: {} of {} sources sound",
+                config.path.display(),
+                results.len() - bad,
+                results.len()
+            );
+            Ok(if bad == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Run { config } => {
             let config = Config::load(&config)?;

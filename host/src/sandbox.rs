@@ -154,7 +154,7 @@ pub fn new_store(
     hostname: &str,
     sinks: Sinks,
     control: Arc<Control>,
-    state_root: &std::path::Path,
+    state_root: Option<&std::path::Path>,
 ) -> anyhow::Result<Store<SourceState>> {
     let name: Arc<str> = Arc::from(spec.name.as_str());
     let policy = &spec.policy;
@@ -177,10 +177,12 @@ pub fn new_store(
         sandlog_guest::STDLIB_GUEST_PATH,
         FsPerms::ReadOnly,
     )?;
-    let state = state_dir(state_root, &spec.name);
-    std::fs::create_dir_all(&state)
-        .with_context(|| format!("creating the state directory {}", state.display()))?;
-    wasi.preopened_dir(&state, STATE_GUEST_PATH, FsPerms::ReadWrite)?;
+    if let Some(root) = state_root {
+        let state = state_dir(root, &spec.name);
+        std::fs::create_dir_all(&state)
+            .with_context(|| format!("creating the state directory {}", state.display()))?;
+        wasi.preopened_dir(&state, STATE_GUEST_PATH, FsPerms::ReadWrite)?;
+    }
     for m in &policy.files {
         let perms = match m.mode {
             MountMode::Ro => FsPerms::ReadOnly,

@@ -133,7 +133,7 @@ async fn lifecycle(
         &env.hostname,
         sinks,
         control.clone(),
-        &env.state_root,
+        Some(&env.state_root),
     )?;
     let guest = match runtime.pre.instantiate_async(&mut store).await {
         Ok(g) => g,
@@ -143,17 +143,7 @@ async fn lifecycle(
         }
     };
     let src = guest.sandlog_guest_source();
-    let setup = Setup {
-        name: spec.name.clone(),
-        filename: spec.filename.clone(),
-        code: spec.code.clone(),
-        class_name: spec.class_name.clone(),
-        buffer: spec.guest_buffer,
-        max_message_size: u32::try_from(spec.policy.max_message_size).unwrap_or(u32::MAX),
-        env: spec.policy.env.clone(),
-        fetch_no_data_delay_ms: millis(spec.fetch_no_data_delay),
-        time_reopen_ms: millis(spec.time_reopen),
-    };
+    let setup = setup(spec);
     let grace = spec.policy.exit_grace;
     let guard = Guard {
         grace,
@@ -239,6 +229,60 @@ async fn lifecycle(
 
 fn millis(d: Duration) -> u32 {
     u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
+}
+
+/// Loads every source of `config` (compiles its code, runs its module
+/// level, finds and checks its class) without calling init() or run(), each
+/// in its own sandbox under its policy and bounded by its exit grace.
+/// Returns each source's name and what is wrong with it, if anything.
+pub async fn check(config: &Config, runtime: Arc<Runtime>) -> Vec<(String, Option<String>)> {
+    let sinks = match SinkSet::start(&[]).await {
+        Ok(s) => s,
+        Err(e) => return vec![("(destinations)".into(), Some(format!("{e:#}")))],
+    };
+    let mut results = Vec::new();
+    for spec in &config.sources {
+        let problem = check_one(spec, &runtime, sinks.sinks.clone())
+            .await
+            .err()
+            .map(|e| format!("{e:#}"));
+        results.push((spec.name.clone(), problem));
+    }
+    results
+}
+
+async fn check_one(spec: &SourceSpec, runtime: &Runtime, sinks: Sinks) -> Result<()> {
+    let control = Arc::new(Control::default());
+    let mut store = sandbox::new_store(runtime, spec, "check", sinks, control, None)?;
+    let guest = runtime.pre.instantiate_async(&mut store).await?;
+    let setup = setup(spec);
+    let call = guest.sandlog_guest_source().call_load(&mut store, &setup);
+    match tokio::time::timeout(spec.policy.exit_grace, call).await {
+        Ok(Ok(Ok(()))) => Ok(()),
+        // The traceback ends with the exception; for a SyntaxError it shows
+        // the file, the line and a caret.
+        Ok(Ok(Err(f))) if !f.traceback.is_empty() => anyhow::bail!("{}", f.traceback),
+        Ok(Ok(Err(f))) => anyhow::bail!("{}: {}", f.kind, f.message),
+        Ok(Err(trap)) => anyhow::bail!("the guest trapped while loading: {trap:#}"),
+        Err(_) => anyhow::bail!(
+            "loading did not finish within the exit grace ({:?})",
+            spec.policy.exit_grace
+        ),
+    }
+}
+
+fn setup(spec: &SourceSpec) -> Setup {
+    Setup {
+        name: spec.name.clone(),
+        filename: spec.filename.clone(),
+        code: spec.code.clone(),
+        class_name: spec.class_name.clone(),
+        buffer: spec.guest_buffer,
+        max_message_size: u32::try_from(spec.policy.max_message_size).unwrap_or(u32::MAX),
+        env: spec.policy.env.clone(),
+        fetch_no_data_delay_ms: millis(spec.fetch_no_data_delay),
+        time_reopen_ms: millis(spec.time_reopen),
+    }
 }
 
 /// How a guarded guest call ended.

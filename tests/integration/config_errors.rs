@@ -52,3 +52,95 @@ fn no_sources() {
     let err = refused("");
     assert!(err.contains("no [[source]]"), "{err}");
 }
+
+fn check(setup: &Setup) -> crate::util::Output {
+    let mut cmd = std::process::Command::new(crate::util::bin());
+    cmd.arg("--cache-dir")
+        .arg(crate::util::cache_dir())
+        .arg("check")
+        .arg(setup.config_path());
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    crate::util::wait(cmd.spawn().expect("start"), Duration::from_secs(60))
+}
+
+#[test]
+fn check_reports_syntax_errors_and_bad_classes_without_running() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "good"
+script = "printer.py"
+class = "Printer"
+
+[[source]]
+name = "syntax"
+script = "bad.py"
+class = "Bad"
+
+[[source]]
+name = "not-a-source"
+class = "Plain"
+code = "class Plain:\n    pass\n"
+"#,
+    )
+    .script("printer.py")
+    .file(
+        "bad.py",
+        "from syslogng import LogSource\n\nclass Bad(LogSource)\n    pass\n",
+    );
+    let out = check(&setup);
+    assert!(!out.status.success());
+    assert!(out.stdout.contains("ok      good"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("bad.py\", line 3") && out.stdout.contains('^'),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("not a subclass of syslogng.LogSource"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("1 of 3 sources sound"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("hello from print"),
+        "check runs nothing: {}",
+        out.stdout
+    );
+    assert!(
+        !out.stderr.contains("hello from print"),
+        "check runs nothing: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn check_passes_a_sound_config() {
+    let setup =
+        Setup::new("[[source]]\nname = \"p\"\nscript = \"printer.py\"\nclass = \"Printer\"\n")
+            .script("printer.py");
+    let out = check(&setup);
+    assert!(out.status.success(), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("1 of 1 sources sound"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn check_reports_toml_errors_with_line_and_column() {
+    let setup = Setup::new("[[source]]\nname = \"a\"\nclass = A\n");
+    let out = check(&setup);
+    assert!(!out.status.success());
+    assert!(
+        out.stderr.contains("line 3") && out.stderr.contains("column"),
+        "{}",
+        out.stderr
+    );
+}
