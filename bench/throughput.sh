@@ -117,8 +117,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 cat > "$d/receiver.conf" <<CONF
 @version: ${version:-3.38}
 options { stats-freq(0); keep-hostname(yes); };
-source s_net { syslog(ip(127.0.0.1) port($port) transport(tcp) log-iw-size(20000)); };
-destination d_file { file("$d/forwarded.out" template("\$MSG\n")); };
+source s_net { syslog(ip(127.0.0.1) port($port) transport(tcp) log-iw-size(20000) log-fetch-limit(1000)); };
+destination d_file { file("$d/forwarded.out" template("\$MSG\n") flush-lines(1000)); };
 log { source(s_net); destination(d_file); flags(flow-control); };
 CONF
 rm -f "$d/p"
