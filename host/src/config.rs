@@ -49,6 +49,40 @@ struct RawSource {
     #[serde(default, with = "humantime_serde")]
     time_reopen: Option<Duration>,
     destinations: Option<Vec<String>>,
+    #[serde(default)]
+    restart: Restart,
+    #[serde(default, with = "humantime_serde")]
+    restart_backoff: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    restart_backoff_max: Option<Duration>,
+    restart_limit: Option<u32>,
+}
+
+/// When a source whose run() ended is started again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Restart {
+    /// After run() raised, trapped or broke a limit (default). A run() that
+    /// returns has finished.
+    #[default]
+    OnFailure,
+    /// Also after run() returned.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// How a source is restarted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestartPolicy {
+    pub when: Restart,
+    /// The wait before the first restart; doubled after each one. Default 1 s.
+    pub backoff: Duration,
+    /// The longest wait. Default: 60 s.
+    pub backoff_max: Duration,
+    /// Restarts after which sandlog gives up on the source; 0: never gives
+    /// up. Default: 10.
+    pub limit: u32,
 }
 
 /// A source's policy: the name of a `[policy.NAME]`, or an inline table
@@ -163,6 +197,7 @@ pub struct SourceSpec {
     /// The destinations this source feeds, as indices into
     /// [`Config::destinations`]. Default: all of them.
     pub destinations: Option<Vec<usize>>,
+    pub restart: RestartPolicy,
 }
 
 /// Where messages go, and in which format.
@@ -320,6 +355,12 @@ impl Config {
                 time_reopen: src.time_reopen.unwrap_or(DEFAULT_TIME_REOPEN),
                 // Resolved below, once the destinations are known.
                 destinations: None,
+                restart: RestartPolicy {
+                    when: src.restart,
+                    backoff: src.restart_backoff.unwrap_or(Duration::from_secs(1)),
+                    backoff_max: src.restart_backoff_max.unwrap_or(Duration::from_secs(60)),
+                    limit: src.restart_limit.unwrap_or(10),
+                },
             });
         }
 

@@ -15,7 +15,7 @@ use wasmtime::Store;
 
 use crate::bindings::exports::sandlog::guest::source::Setup;
 use crate::bindings::{Failure, SandlogSource};
-use crate::config::{Config, SourceSpec};
+use crate::config::{Config, Restart, SourceSpec};
 use crate::runtime::Runtime;
 use crate::sandbox::{self, Control, SourceState};
 use crate::sink::{SinkSet, Sinks};
@@ -99,20 +99,54 @@ struct SourceEnv {
     state_root: std::path::PathBuf,
 }
 
+/// Runs one source, restarting it (each time in a fresh instance, its
+/// state directory kept) as its restart policy says, with exponential
+/// backoff, until it finishes, is stopped, or sandlog gives up on it.
 async fn run_source(
     spec: SourceSpec,
     env: Arc<SourceEnv>,
-    stop: watch::Receiver<Stop>,
+    mut stop: watch::Receiver<Stop>,
 ) -> (String, Ending) {
     let name = spec.name.clone();
-    let ending = match lifecycle(&spec, &env, stop).await {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "source failed");
-            Ending::Trapped
+    let policy = &spec.restart;
+    let mut backoff = policy.backoff;
+    let mut restarts = 0u32;
+    loop {
+        let ending = match lifecycle(&spec, &env, stop.clone()).await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(error = format!("{e:#}"), "source failed");
+                Ending::Trapped
+            }
+        };
+        if *stop.borrow() != Stop::Running {
+            return (name, ending);
         }
-    };
-    (name, ending)
+        let reason = match (&ending, policy.when) {
+            (_, Restart::Never) | (Ending::NotStarted | Ending::Interrupted, _) => None,
+            (Ending::Returned, Restart::OnFailure) => None,
+            (Ending::Returned, Restart::Always) => Some("run() returned"),
+            (Ending::Raised, _) => Some("run() raised"),
+            (Ending::Trapped, _) => Some("the guest trapped"),
+        };
+        let Some(reason) = reason else {
+            return (name, ending);
+        };
+        if policy.limit > 0 && restarts >= policy.limit {
+            tracing::error!(
+                restarts,
+                "{reason}; giving up after {restarts} restarts (restart_limit)"
+            );
+            return (name, ending);
+        }
+        restarts += 1;
+        tracing::warn!(restart = restarts, wait = ?backoff, "{reason}; restarting in a fresh instance");
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => {}
+            _ = stop.changed() => return (name, ending),
+        }
+        backoff = (backoff * 2).min(policy.backoff_max);
+    }
 }
 
 async fn lifecycle(

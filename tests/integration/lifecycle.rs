@@ -461,3 +461,74 @@ path = "out.jsonl"
         "the Persist store lives in the source's state directory"
     );
 }
+
+#[test]
+fn a_failing_source_is_restarted_with_backoff_and_keeps_its_state() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "crashy"
+class = "Crashy"
+restart_backoff = "50ms"
+restart_limit = 3
+code = """
+from syslogng import LogSource, LogMessage, Persist
+class Crashy(LogSource):
+    def init(self, options):
+        self.state = Persist("runs", defaults={"n": 0})
+        return True
+    def run(self):
+        self.state["n"] = self.state["n"] + 1
+        msg = LogMessage("run")
+        msg["n"] = self.state["n"]
+        self.post_message(msg)
+        raise RuntimeError("crash number %d" % self.state["n"])
+    def request_exit(self):
+        pass
+"""
+
+[[source]]
+name = "finisher"
+class = "Finisher"
+restart = "always"
+restart_backoff = "10ms"
+restart_limit = 2
+code = """
+from syslogng import LogSource, LogMessage
+class Finisher(LogSource):
+    def run(self):
+        self.post_message(LogMessage("finished"))
+    def request_exit(self):
+        pass
+"""
+"#,
+    );
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    let lines = out.lines();
+    let runs: Vec<i64> = lines
+        .iter()
+        .filter(|l| l["SOURCE"] == "crashy")
+        .map(|l| l["n"].as_i64().unwrap_or(-1))
+        .collect();
+    assert_eq!(
+        runs,
+        [1, 2, 3, 4],
+        "three restarts, the Persist counter carried across them"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l["SOURCE"] == "finisher").count(),
+        3
+    );
+    assert!(out.stderr.contains("crash number 4"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("giving up after 3 restarts"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("run() returned; restarting"),
+        "{}",
+        out.stderr
+    );
+}
