@@ -24,6 +24,7 @@ import types
 import syslogng
 from componentize_py_types import Err
 from syslogng.logger import setup_logging
+from syslogng.parse import ParseOptions
 from syslogng import fetcher as _fetcher
 from syslogng.fetcher import LogFetcher as _LogFetcher
 from syslogng.source import LogSource as _LogSource
@@ -127,6 +128,7 @@ class Source(exports.Source):
         source = runtime.source
         result = _call(source.init, dict(options))
         ok = bool(_call(bool, result))
+        source.parse_options = ParseOptions(getattr(source, "flags", {}))
         flag = getattr(source, "auto_close_batches", True)
         runtime.auto_close = flag is not False
         return ok

@@ -121,3 +121,42 @@ class T(LogSource):
     assert_eq!(lines[1]["TRANSPORT"], "custom-transport");
     assert_eq!(lines[1]["SOURCE"], "inline");
 }
+
+#[test]
+fn parse_reads_rfc5424_and_falls_back_to_rfc3164() {
+    let setup = Setup::new(
+        "[[source]]\nname = \"p\"\nscript = \"parse_check.py\"\nclass = \"ParseCheck\"\n",
+    )
+    .script("parse_check.py");
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    let lines = out.lines();
+    assert_eq!(lines.len(), 4, "{}", out.stderr);
+    let m = &lines[0];
+    assert_eq!(
+        m["early"], "TypeError",
+        "parse_options is None inside init(), as in AxoSyslog"
+    );
+    assert_eq!(m["PRI"], 165);
+    assert_eq!(m["ISODATE"], "2003-10-11T22:14:15+00:00");
+    assert_eq!(m["HOST"], "mymachine.example.com");
+    assert_eq!(m["PROGRAM"], "evntslog");
+    assert_eq!(m["PID"], "77");
+    assert_eq!(m["MSGID"], "ID47");
+    assert_eq!(m[".SDATA.exampleSDID@32473.iut"], "3");
+    assert_eq!(m[".SDATA.exampleSDID@32473.eventSource"], "App]x");
+    assert_eq!(m["MESSAGE"], "An application event");
+    let b = &lines[1];
+    assert_eq!(
+        (b["PRI"].as_i64(), b["FACILITY"].as_str()),
+        (Some(34), Some("auth"))
+    );
+    assert_eq!(b["HOST"], "mymachine");
+    assert_eq!(b["PROGRAM"], "su");
+    assert_eq!(b["MESSAGE"], "'su root' failed for lonvick on /dev/pts/8");
+    let c = &lines[2];
+    assert_eq!(c["PROGRAM"], "prog");
+    assert_eq!(c["PID"], "123");
+    assert_eq!(c["MESSAGE"], "no host here");
+    assert_eq!(lines[3]["MESSAGE"], "not syslog at all");
+}

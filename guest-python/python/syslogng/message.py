@@ -307,6 +307,13 @@ class LogMessage:
     def set_bookmark(self, bookmark):
         self.bookmark = bookmark
 
+    @classmethod
+    def parse(cls, raw_msg, parse_options):
+        """Parses RFC 5424, else RFC 3164, into a new message; the second
+        argument is the source's `self.parse_options`."""
+        from . import parse as _parse
+        return _parse.parse(LogMessage, raw_msg, parse_options)
+
     def __repr__(self):
         return f"LogMessage({self._s.get('MESSAGE', b'')!r})"
 

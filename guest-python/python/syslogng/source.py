@@ -2,6 +2,8 @@
 
 from _sandlog import runtime as _runtime
 
+from .parse import ParseOptions
+
 
 
 class LogSource:
@@ -10,6 +12,7 @@ class LogSource:
     by truthiness, auto_close_batches is True unless init() turns it off."""
 
     flags = {}
+    # As in AxoSyslog: None until init() has run, then what parse() takes.
     parse_options = None
     auto_close_batches = True
 
