@@ -83,22 +83,37 @@ def _load(setup):
     runtime.source_name = setup.name
     runtime.capacity = setup.buffer
     runtime.max_message_size = setup.max_message_size
+    syslogng.message.compat_3x = setup.compat_3x
     # os.environ was filled when the snapshot was taken: replace it with
     # exactly what the policy grants.
     import os
     os.environ.clear()
     os.environ.update(dict(setup.env))
-    # Tracebacks show the script's lines although the file is not mounted.
-    lines = setup.code.splitlines(keepends=True)
-    linecache.cache[setup.filename] = (len(setup.code), None, lines, setup.filename)
-    code = compile(setup.code, setup.filename, "exec")
-    module = types.ModuleType("_sandlog_script")
-    module.__file__ = setup.filename
-    sys.modules[module.__name__] = module
-    exec(code, module.__dict__)
-    cls = module.__dict__.get(setup.class_name)
-    if cls is None:
-        raise NameError(f"class {setup.class_name!r} is not defined in {setup.filename}")
+    sys.path[:0] = list(setup.python_path)
+    if not setup.code and "." in setup.class_name:
+        # class = "module.Class", as AxoSyslog's class("file.Class"): the
+        # module comes from the source's python_path.
+        import importlib
+        module_name, _, class_name = setup.class_name.rpartition(".")
+        module = importlib.import_module(module_name)
+        cls = getattr(module, class_name, None)
+        where = getattr(module, "__file__", module_name)
+        if cls is None:
+            raise NameError(f"class {class_name!r} is not defined in module {module_name!r} ({where})")
+        setup_filename = where
+    else:
+        # Tracebacks show the script's lines although the file is not mounted.
+        lines = setup.code.splitlines(keepends=True)
+        linecache.cache[setup.filename] = (len(setup.code), None, lines, setup.filename)
+        code = compile(setup.code, setup.filename, "exec")
+        module = types.ModuleType("_sandlog_script")
+        module.__file__ = setup.filename
+        sys.modules[module.__name__] = module
+        exec(code, module.__dict__)
+        cls = module.__dict__.get(setup.class_name)
+        if cls is None:
+            raise NameError(f"class {setup.class_name!r} is not defined in {setup.filename}")
+        setup_filename = setup.filename
     # The real base classes, bound at build time: a script that rebinds
     # syslogng.LogSource does not change what the check accepts.
     global _fetch_delays
@@ -107,7 +122,7 @@ def _load(setup):
             raise TypeError(f"class {setup.class_name!r} does not implement the mandatory fetch() method")
         _fetch_delays = (setup.fetch_no_data_delay_ms / 1000, setup.time_reopen_ms / 1000)
     elif not isinstance(cls, type) or not issubclass(cls, _LogSource):
-        raise TypeError(f"{setup.class_name!r} in {setup.filename} is not a subclass of "
+        raise TypeError(f"{setup.class_name!r} in {setup_filename} is not a subclass of "
                         "syslogng.LogSource or syslogng.LogFetcher")
     else:
         for method in ("run", "request_exit"):

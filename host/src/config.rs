@@ -56,6 +56,8 @@ struct RawSource {
     #[serde(default, with = "humantime_serde")]
     restart_backoff_max: Option<Duration>,
     restart_limit: Option<u32>,
+    config_version: Option<String>,
+    python_path: Option<Vec<PathBuf>>,
 }
 
 /// When a source whose run() ended is started again.
@@ -198,6 +200,12 @@ pub struct SourceSpec {
     /// [`Config::destinations`]. Default: all of them.
     pub destinations: Option<Vec<usize>>,
     pub restart: RestartPolicy,
+    /// The syslog-ng config version the script was written for; below 4.0
+    /// LogMessage behaves as in syslog-ng 3.x. Default: 4.x behaviour.
+    pub compat_3x: bool,
+    /// Host directories of pure-Python modules and packages, mounted
+    /// read-only and put on the script's `sys.path`. Default: none.
+    pub python_path: Vec<PathBuf>,
 }
 
 /// Where messages go, and in which format.
@@ -298,16 +306,43 @@ impl Config {
                     first + 1
                 );
             }
-            if !is_class_name(&src.class) {
+            let dotted = src.class.contains('.');
+            if !src.class.split('.').all(is_class_name) {
                 bail!(
-                    "{at}: key `class`: {:?} is not a Python class name",
+                    "{at}: key `class`: {:?} is not a Python class name (or module.Class)",
                     src.class
                 );
             }
+            let mut python_path = Vec::new();
+            for (i, dir) in src.python_path.iter().flatten().enumerate() {
+                let host = base.join(dir);
+                if !host.is_dir() {
+                    bail!(
+                        "{at}: key `python_path` #{}: {} is not a directory",
+                        i + 1,
+                        host.display()
+                    );
+                }
+                python_path.push(host);
+            }
             let (filename, code) = match (&src.script, &src.code) {
                 (Some(_), Some(_)) => bail!("{at}: keys `script` and `code` exclude each other"),
+                (Some(_), None) | (None, Some(_)) if dotted => bail!(
+                    "{at}: key `class`: a module.Class is imported from `python_path`; \
+                     leave out `script` and `code`"
+                ),
+                (None, None) if dotted => {
+                    if python_path.is_empty() {
+                        bail!(
+                            "{at}: key `class`: a module.Class needs `python_path` to find the module in"
+                        );
+                    }
+                    (String::new(), String::new())
+                }
                 (None, None) => {
-                    bail!("{at}: needs either key `script` (a file) or `code` (inline Python)")
+                    bail!(
+                        "{at}: needs either key `script` (a file) or `code` (inline Python), or a module.Class on `python_path`"
+                    )
                 }
                 (Some(script), None) => {
                     let full = base.join(script);
@@ -355,6 +390,17 @@ impl Config {
                 time_reopen: src.time_reopen.unwrap_or(DEFAULT_TIME_REOPEN),
                 // Resolved below, once the destinations are known.
                 destinations: None,
+                python_path,
+                compat_3x: match &src.config_version {
+                    None => false,
+                    Some(v) => {
+                        let major = v.split('.').next().and_then(|m| m.parse::<u32>().ok());
+                        match major {
+                            Some(m) => m < 4,
+                            None => bail!("{at}: key `config_version`: {v:?} is not a version such as \"3.38\""),
+                        }
+                    }
+                },
                 restart: RestartPolicy {
                     when: src.restart,
                     backoff: src.restart_backoff.unwrap_or(Duration::from_secs(1)),

@@ -122,8 +122,8 @@ impl Default for Policy {
 }
 
 /// The guest paths sandlog mounts itself (the standard library, the
-/// source's state directory), which no policy may use.
-const RESERVED_GUEST_PATHS: [&str; 2] = ["/python", "/state"];
+/// source's state directory, its python_path), which no policy may use.
+const RESERVED_GUEST_PATHS: [&str; 3] = ["/python", "/state", "/pythonpath"];
 
 impl Policy {
     /// Applies the fields set in `raw` over `self`. `base_dir` resolves

@@ -129,6 +129,11 @@ impl WasiView for SourceState {
 }
 
 /// Creates the store of one source with its grants and limits.
+/// Where the `i`th directory of a source's `python_path` is mounted.
+pub fn python_path_mount(i: usize) -> String {
+    format!("/pythonpath/{i}")
+}
+
 /// Where a source's state directory is mounted in the guest.
 pub const STATE_GUEST_PATH: &str = "/state";
 
@@ -182,6 +187,9 @@ pub fn new_store(
         std::fs::create_dir_all(&state)
             .with_context(|| format!("creating the state directory {}", state.display()))?;
         wasi.preopened_dir(&state, STATE_GUEST_PATH, FsPerms::ReadWrite)?;
+    }
+    for (i, dir) in spec.python_path.iter().enumerate() {
+        wasi.preopened_dir(dir, python_path_mount(i), FsPerms::ReadOnly)?;
     }
     for m in &policy.files {
         let perms = match m.mode {

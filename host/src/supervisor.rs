@@ -316,6 +316,10 @@ fn setup(spec: &SourceSpec) -> Setup {
         env: spec.policy.env.clone(),
         fetch_no_data_delay_ms: millis(spec.fetch_no_data_delay),
         time_reopen_ms: millis(spec.time_reopen),
+        compat_3x: spec.compat_3x,
+        python_path: (0..spec.python_path.len())
+            .map(sandbox::python_path_mount)
+            .collect(),
     }
 }
 

@@ -160,3 +160,102 @@ fn parse_reads_rfc5424_and_falls_back_to_rfc3164() {
     assert_eq!(c["MESSAGE"], "no host here");
     assert_eq!(lines[3]["MESSAGE"], "not syslog at all");
 }
+
+#[test]
+fn config_version_below_4_gives_syslog_ng_3_semantics() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "old"
+class = "Old"
+config_version = "3.38"
+code = """
+from syslogng import LogSource, LogMessage
+class Old(LogSource):
+    def run(self):
+        m = LogMessage("legacy")
+        m["text"] = "abc"
+        try:
+            m["number"] = 5
+            refused = "no"
+        except ValueError as e:
+            refused = "yes" if "convert it explicitly" in str(e) else str(e)
+        m["missing_reads_empty"] = "yes" if m["missing"] == b"" else "no"
+        m["text_reads_bytes"] = "yes" if m["text"] == b"abc" else "no"
+        m["int_refused"] = refused
+        self.post_message(m)
+    def request_exit(self):
+        pass
+"""
+
+[[source]]
+name = "new"
+class = "New"
+code = """
+from syslogng import LogSource, LogMessage
+class New(LogSource):
+    def run(self):
+        m = LogMessage("current")
+        m["number"] = 5
+        try:
+            m["missing"]
+            m["missing_raises"] = "no"
+        except KeyError:
+            m["missing_raises"] = "yes"
+        self.post_message(m)
+    def request_exit(self):
+        pass
+"""
+"#,
+    );
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    let lines = out.lines();
+    let old = lines.iter().find(|l| l["SOURCE"] == "old").expect("old");
+    assert_eq!(old["int_refused"], "yes", "{}", out.stderr);
+    assert_eq!(old["missing_reads_empty"], "yes");
+    assert_eq!(old["text_reads_bytes"], "yes");
+    let new = lines.iter().find(|l| l["SOURCE"] == "new").expect("new");
+    assert_eq!(new["number"], 5);
+    assert_eq!(new["missing_raises"], "yes");
+}
+
+#[test]
+fn module_class_is_found_on_the_python_path() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "pkg"
+class = "tenant_lib.sources.FromPackage"
+python_path = ["pylib"]
+options = { greeting = "hello from a package" }
+"#,
+    );
+    let pkg = setup.path("pylib/tenant_lib");
+    std::fs::create_dir_all(&pkg).expect("mkdir");
+    std::fs::write(pkg.join("__init__.py"), "").expect("write");
+    std::fs::write(
+        pkg.join("helpers.py"),
+        "def shout(text):\n    return text.upper()\n",
+    )
+    .expect("write");
+    std::fs::write(
+        pkg.join("sources.py"),
+        "from syslogng import LogSource, LogMessage\n\
+         from .helpers import shout\n\n\
+         class FromPackage(LogSource):\n\
+         \x20   def init(self, options):\n\
+         \x20       self.text = options['greeting']\n\
+         \x20       return True\n\
+         \x20   def run(self):\n\
+         \x20       self.post_message(LogMessage(shout(self.text)))\n\
+         \x20   def request_exit(self):\n\
+         \x20       pass\n",
+    )
+    .expect("write");
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    let lines = out.lines();
+    assert_eq!(lines.len(), 1, "{}", out.stderr);
+    assert_eq!(lines[0]["MESSAGE"], "HELLO FROM A PACKAGE");
+}

@@ -29,6 +29,11 @@ _Datetime = _t.TypedValue_Datetime
 _Timestamp = _t.Timestamp
 _Extras = _t.Extras
 
+# syslog-ng 3.x compatibility (a source whose config version is below
+# 4.0): values read back as bytes, a missing name reads as b"", and only
+# str and bytes may be set. Set once by the loader.
+compat_3x = False
+
 _I64_MIN = -(1 << 63)
 _I64_MAX = (1 << 63) - 1
 
@@ -192,6 +197,12 @@ class LogMessage:
         if tv is str:
             value = value.encode()
         elif tv is not bytes:
+            if compat_3x:
+                raise ValueError(
+                    f"str or bytes object expected as log message values, got type {tv.__name__} (key {key}). "
+                    "Earlier syslog-ng accepted any type, implicitly converting it to a string. "
+                    "Later syslog-ng (at least 4.0) will store the value with the correct type. "
+                    "With this version please convert it explicitly to string/bytes")
             typed = _typed(value)
             old = self._s.pop(key, None)
             if old is not None:
@@ -215,7 +226,11 @@ class LogMessage:
             return self._s[key]
         except KeyError:
             if self._typed is not None and key in self._typed:
+                if compat_3x:
+                    return _as_text(self._typed[key]).encode()
                 return _untyped(self._typed[key])
+        if compat_3x:
+            return b""
         raise KeyError(f"No such name-value pair {key}")
 
     def __delitem__(self, key):
