@@ -185,8 +185,25 @@ async fn open_append(path: &PathBuf) -> Result<tokio::fs::File> {
         .with_context(|| format!("cannot open destination file {}", path.display()))
 }
 
-/// Writes chunks as they come; flushes whenever the queue runs dry, so that
+/// Writes `first` and every chunk already queued behind it, then flushes:
 /// lines reach the destination promptly without a flush per message.
+/// Returns the messages written.
+async fn write_burst<W: AsyncWrite + Unpin>(
+    out: &mut BufWriter<W>,
+    rx: &mut mpsc::Receiver<Arc<Chunk>>,
+    first: Arc<Chunk>,
+) -> Result<u64> {
+    let mut lines = first.lines;
+    out.write_all(first.text.as_bytes()).await?;
+    while let Ok(chunk) = rx.try_recv() {
+        lines += chunk.lines;
+        out.write_all(chunk.text.as_bytes()).await?;
+    }
+    out.flush().await?;
+    Ok(lines)
+}
+
+/// Writes chunks to a stream (stdout) as they come.
 async fn write_stream(
     mut rx: mpsc::Receiver<Arc<Chunk>>,
     out: Box<dyn AsyncWrite + Send + Unpin>,
@@ -194,13 +211,7 @@ async fn write_stream(
     let mut out = BufWriter::with_capacity(256 * 1024, out);
     let mut lines = 0u64;
     while let Some(chunk) = rx.recv().await {
-        lines += chunk.lines;
-        out.write_all(chunk.text.as_bytes()).await?;
-        while let Ok(chunk) = rx.try_recv() {
-            lines += chunk.lines;
-            out.write_all(chunk.text.as_bytes()).await?;
-        }
-        out.flush().await?;
+        lines += write_burst(&mut out, &mut rx, chunk).await?;
     }
     out.flush().await?;
     Ok(lines)
@@ -221,13 +232,7 @@ async fn write_file(
     let mut out = BufWriter::with_capacity(256 * 1024, file);
     let mut lines = 0u64;
     while let Some(chunk) = rx.recv().await {
-        lines += chunk.lines;
-        out.write_all(chunk.text.as_bytes()).await?;
-        while let Ok(chunk) = rx.try_recv() {
-            lines += chunk.lines;
-            out.write_all(chunk.text.as_bytes()).await?;
-        }
-        out.flush().await?;
+        lines += write_burst(&mut out, &mut rx, chunk).await?;
         if fsync == Fsync::Always {
             out.get_ref().sync_data().await?;
         }

@@ -152,14 +152,19 @@ pub fn rfc5424(
     out.push(']');
     if let Some(m) = msg.value("MESSAGE").filter(|m| !m.is_empty()) {
         out.push(' ');
-        for chunk in m.utf8_chunks() {
-            out.push_str(chunk.valid());
-            for b in chunk.invalid() {
-                let _ = write!(out, "\\x{b:02x}");
-            }
-        }
+        message_text(out, m);
     }
     refused
+}
+
+/// The MESSAGE as UTF-8 text; bytes that are not UTF-8 become `\xNN`.
+fn message_text(out: &mut String, m: &[u8]) {
+    for chunk in m.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
 }
 
 /// Appends the message as RFC 3164 (without framing):
@@ -189,12 +194,7 @@ pub fn rfc3164(
     }
     out.push_str(": ");
     if let Some(m) = msg.value("MESSAGE") {
-        for chunk in m.utf8_chunks() {
-            out.push_str(chunk.valid());
-            for b in chunk.invalid() {
-                let _ = write!(out, "\\x{b:02x}");
-            }
-        }
+        message_text(out, m);
     }
     0
 }

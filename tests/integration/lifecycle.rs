@@ -247,7 +247,7 @@ class NoRun(LogSource):
 #[test]
 fn exception_in_run_keeps_earlier_messages_and_logs_traceback() {
     let setup =
-        Setup::new("[[source]]\nname = \"r\"\nscript = \"raiser.py\"\nclass = \"Raiser\"\n")
+        Setup::new("[[source]]\nname = \"r\"\nscript = \"raiser.py\"\nclass = \"Raiser\"\nrestart = \"never\"\n")
             .script("raiser.py");
     let out = setup.run(LIMIT);
     // The source started, so the run as a whole succeeded.
@@ -278,6 +278,7 @@ fn os_exit_and_sys_exit_are_contained() {
 [[source]]
 name = "sysexit"
 class = "S"
+restart = "never"
 code = """
 import sys
 from syslogng import LogSource
@@ -291,6 +292,7 @@ class S(LogSource):
 [[source]]
 name = "osexit"
 class = "O"
+restart = "never"
 code = """
 import os
 from syslogng import LogSource
