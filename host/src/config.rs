@@ -25,12 +25,19 @@ pub const DEFAULT_TIME_REOPEN: Duration = Duration::from_secs(60);
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     state_dir: Option<PathBuf>,
+    metrics: Option<RawMetrics>,
     #[serde(default)]
     policy: BTreeMap<String, RawPolicy>,
     #[serde(default, rename = "source")]
     sources: Vec<RawSource>,
     #[serde(default, rename = "destination")]
     destinations: Vec<RawDestination>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -173,6 +180,8 @@ pub struct Config {
     /// Where sources keep state across restarts (Persist), relative to the
     /// config file; `--state-dir` overrides it.
     pub state_dir: Option<PathBuf>,
+    /// Where the Prometheus metrics are served. Default: nowhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// One source, ready to run.
@@ -517,11 +526,21 @@ impl Config {
         }
 
         let state_dir = raw.state_dir.map(|d| base.join(d));
+        let metrics_listen = match &raw.metrics {
+            None => None,
+            Some(m) => Some(m.listen.parse::<SocketAddr>().with_context(|| {
+                format!(
+                    "{shown}: [metrics]: key `listen`: {:?} is not IP:PORT",
+                    m.listen
+                )
+            })?),
+        };
         Ok(Config {
             path: path.to_owned(),
             sources,
             destinations,
             state_dir,
+            metrics_listen,
         })
     }
 }

@@ -14,10 +14,12 @@
 //! - [`supervisor`]: drives every source through its lifecycle and stops
 //!   them on a signal.
 //! - [`logging`]: the host's own log.
+//! - [`metrics`]: counters per source and destination, served for Prometheus.
 
 pub mod bindings;
 pub mod config;
 pub mod logging;
+pub mod metrics;
 pub mod policy;
 pub mod render;
 pub mod runtime;

@@ -10,8 +10,10 @@ use tokio::sync::watch;
 
 use sandlog::config::Config;
 use sandlog::logging::{self, LogFormat};
+use sandlog::metrics::{self, Registry};
 use sandlog::runtime::{self, Runtime};
 use sandlog::supervisor::{self, Stop};
+use std::sync::Arc;
 
 /// Run AxoSyslog-style Python log sources, each in its own WebAssembly
 /// sandbox, and write their messages as JSON lines.
@@ -174,7 +176,12 @@ async fn run(
     });
 
     let runtime = tokio::task::block_in_place(|| Runtime::new(cache_dir))?;
-    let outcome = supervisor::run(&config, runtime, state_dir, stop_rx).await?;
+    let registry = Arc::new(Registry::default());
+    let _metrics = match config.metrics_listen {
+        Some(listen) => Some(metrics::serve(listen, registry.clone()).await?),
+        None => None,
+    };
+    let outcome = supervisor::run(&config, runtime, state_dir, registry, stop_rx).await?;
     for (dest, lines) in &outcome.written {
         tracing::info!(destination = %dest, lines, "destination closed");
     }

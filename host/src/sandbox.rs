@@ -14,6 +14,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -29,6 +30,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use crate::bindings::sandlog::guest::{host, types};
 use crate::bindings::{LogLevel, MessageBlock};
 use crate::config::SourceSpec;
+use crate::metrics::SourceMetrics;
 use crate::policy::{MountMode, Policy};
 use crate::render::{self, MessageView, Received, SourceFields};
 use crate::runtime::Runtime;
@@ -105,8 +107,9 @@ pub struct SourceState {
     name: Arc<str>,
     wasi: WasiCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: Limits,
     max_message_size: u64,
+    metrics: Arc<SourceMetrics>,
     control: Arc<Control>,
     fields: SourceFields,
     sinks: Sinks,
@@ -125,6 +128,50 @@ impl WasiView for SourceState {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
+    }
+}
+
+/// The store's limits, which also report the guest's memory to the
+/// source's metrics.
+struct Limits {
+    inner: StoreLimits,
+    metrics: Arc<SourceMetrics>,
+}
+
+impl wasmtime::ResourceLimiter for Limits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.inner.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.metrics
+                .memory_grew(desired.saturating_sub(current) as u64);
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
     }
 }
 
@@ -160,6 +207,7 @@ pub fn new_store(
     sinks: Sinks,
     control: Arc<Control>,
     state_root: Option<&std::path::Path>,
+    metrics: Arc<SourceMetrics>,
 ) -> anyhow::Result<Store<SourceState>> {
     let name: Arc<str> = Arc::from(spec.name.as_str());
     let policy = &spec.policy;
@@ -213,8 +261,12 @@ pub fn new_store(
         name,
         wasi: wasi.build(),
         table,
-        limits,
+        limits: Limits {
+            inner: limits,
+            metrics: metrics.clone(),
+        },
         max_message_size: policy.max_message_size,
+        metrics,
         control,
         fields: SourceFields::new(&spec.name, hostname),
         sinks,
@@ -278,7 +330,9 @@ fn address_check(source: Arc<str>, policy: Arc<Policy>) -> AddrCheck {
 
 impl SourceState {
     async fn deliver(&mut self, texts: Vec<String>, lines: u64) {
-        self.stats.bytes += texts.first().map_or(0, |t| t.len() as u64);
+        let bytes = texts.first().map_or(0, |t| t.len() as u64);
+        self.stats.bytes += bytes;
+        self.metrics.bytes.fetch_add(bytes, Relaxed);
         if !self.sinks.send(texts, lines).await {
             tracing::error!(source = %self.name, "a destination has failed; messages of this source cannot be delivered");
         }
@@ -364,6 +418,10 @@ impl SourceState {
             tracing::warn!(source = %self.name, refused_pairs, "refused pairs named like fields sandlog computes (SOURCE, PRI, ...)");
         }
         self.stats.messages += rendered;
+        self.metrics.messages.fetch_add(rendered, Relaxed);
+        self.metrics
+            .dropped
+            .fetch_add(counts.len() as u64 - rendered, Relaxed);
         self.stats.render_time += started.elapsed();
         rendered
     }
@@ -388,6 +446,7 @@ impl host::Host for SourceState {
     async fn close_batch(&mut self) {
         if self.pending_lines > 0 {
             self.stats.batches += 1;
+            self.metrics.batches.fetch_add(1, Relaxed);
         }
         self.close_pending().await;
     }
@@ -401,7 +460,9 @@ impl host::Host for SourceState {
             .map(|_| String::with_capacity(size))
             .collect();
         let rendered = self.render_block(&block, &mut texts);
-        self.stats.batches += block.closes.as_ref().map_or(rendered, |c| c.len() as u64);
+        let batches = block.closes.as_ref().map_or(rendered, |c| c.len() as u64);
+        self.stats.batches += batches;
+        self.metrics.batches.fetch_add(batches, Relaxed);
         self.deliver(texts, rendered).await;
         self.control.take()
     }

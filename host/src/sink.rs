@@ -25,7 +25,41 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::config::{DestinationSpec, Fsync, SyslogTarget};
+use crate::metrics::{DestinationMetrics, Registry};
 use crate::render::Encoding;
+use std::sync::atomic::Ordering::Relaxed;
+
+/// A destination's end of its queue: counts what it takes and sends.
+struct Queue {
+    rx: mpsc::Receiver<Arc<Chunk>>,
+    metrics: Arc<DestinationMetrics>,
+}
+
+impl Queue {
+    async fn recv(&mut self) -> Option<Arc<Chunk>> {
+        let c = self.rx.recv().await;
+        if c.is_some() {
+            self.metrics.queued.fetch_sub(1, Relaxed);
+        }
+        c
+    }
+
+    fn try_recv(&mut self) -> Result<Arc<Chunk>, mpsc::error::TryRecvError> {
+        let c = self.rx.try_recv();
+        if c.is_ok() {
+            self.metrics.queued.fetch_sub(1, Relaxed);
+        }
+        c
+    }
+
+    fn is_closed(&self) -> bool {
+        self.rx.is_closed()
+    }
+
+    fn sent(&self, messages: u64) {
+        self.metrics.sent.fetch_add(messages, Relaxed);
+    }
+}
 
 /// Rendered messages in one encoding.
 pub struct Chunk {
@@ -49,8 +83,8 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 pub struct Sinks {
     /// The distinct encodings the destinations use, in a fixed order.
     encodings: Arc<[Encoding]>,
-    /// Each destination's queue and the index of its encoding.
-    queues: Vec<(usize, mpsc::Sender<Arc<Chunk>>)>,
+    /// Each destination's queue, the index of its encoding, its metrics.
+    queues: Vec<(usize, mpsc::Sender<Arc<Chunk>>, Arc<DestinationMetrics>)>,
 }
 
 impl Sinks {
@@ -66,7 +100,7 @@ impl Sinks {
         let mut encodings: Vec<Encoding> = Vec::new();
         let mut queues = Vec::new();
         for &i in which {
-            let Some((enc, q)) = self.queues.get(i) else {
+            let Some((enc, q, m)) = self.queues.get(i) else {
                 continue;
             };
             let encoding = self.encodings[*enc];
@@ -77,7 +111,7 @@ impl Sinks {
                     encodings.len() - 1
                 }
             };
-            queues.push((index, q.clone()));
+            queues.push((index, q.clone(), m.clone()));
         }
         Sinks {
             encodings: encodings.into(),
@@ -93,8 +127,9 @@ impl Sinks {
             .map(|text| Arc::new(Chunk { text, lines }))
             .collect();
         let mut ok = true;
-        for (encoding, q) in &self.queues {
+        for (encoding, q, m) in &self.queues {
             if let Some(chunk) = chunks.get(*encoding) {
+                m.queued.fetch_add(1, Relaxed);
                 ok &= q.send(chunk.clone()).await.is_ok();
             }
         }
@@ -110,7 +145,7 @@ pub struct SinkSet {
 
 impl SinkSet {
     /// Opens every destination and starts its writer task.
-    pub async fn start(specs: &[DestinationSpec]) -> Result<SinkSet> {
+    pub async fn start(specs: &[DestinationSpec], registry: &Registry) -> Result<SinkSet> {
         let mut encodings: Vec<Encoding> = Vec::new();
         let mut queues = Vec::new();
         let mut tasks = Vec::new();
@@ -125,6 +160,11 @@ impl SinkSet {
             };
             let (tx, rx) = mpsc::channel(QUEUE_CHUNKS);
             let name = spec.describe();
+            let metrics = registry.destination(&name);
+            let rx = Queue {
+                rx,
+                metrics: metrics.clone(),
+            };
             let task = match spec {
                 DestinationSpec::Stdout { .. } => {
                     tokio::spawn(write_stream(rx, Box::new(tokio::io::stdout())))
@@ -143,7 +183,7 @@ impl SinkSet {
                     ..
                 } => tokio::spawn(write_syslog_stream(rx, target.clone(), *shutdown_timeout)),
             };
-            queues.push((index, tx));
+            queues.push((index, tx, metrics));
             tasks.push((name, task));
         }
         Ok(SinkSet {
@@ -190,7 +230,7 @@ async fn open_append(path: &PathBuf) -> Result<tokio::fs::File> {
 /// Returns the messages written.
 async fn write_burst<W: AsyncWrite + Unpin>(
     out: &mut BufWriter<W>,
-    rx: &mut mpsc::Receiver<Arc<Chunk>>,
+    rx: &mut Queue,
     first: Arc<Chunk>,
 ) -> Result<u64> {
     let mut lines = first.lines;
@@ -204,14 +244,13 @@ async fn write_burst<W: AsyncWrite + Unpin>(
 }
 
 /// Writes chunks to a stream (stdout) as they come.
-async fn write_stream(
-    mut rx: mpsc::Receiver<Arc<Chunk>>,
-    out: Box<dyn AsyncWrite + Send + Unpin>,
-) -> Result<u64> {
+async fn write_stream(mut rx: Queue, out: Box<dyn AsyncWrite + Send + Unpin>) -> Result<u64> {
     let mut out = BufWriter::with_capacity(256 * 1024, out);
     let mut lines = 0u64;
     while let Some(chunk) = rx.recv().await {
-        lines += write_burst(&mut out, &mut rx, chunk).await?;
+        let n = write_burst(&mut out, &mut rx, chunk).await?;
+        rx.sent(n);
+        lines += n;
     }
     out.flush().await?;
     Ok(lines)
@@ -222,7 +261,7 @@ async fn write_stream(
 /// open: when the file was renamed or removed (rotated away), it opens the
 /// path again, creating a new file, so writing goes on there.
 async fn write_file(
-    mut rx: mpsc::Receiver<Arc<Chunk>>,
+    mut rx: Queue,
     path: PathBuf,
     file: tokio::fs::File,
     fsync: Fsync,
@@ -232,7 +271,9 @@ async fn write_file(
     let mut out = BufWriter::with_capacity(256 * 1024, file);
     let mut lines = 0u64;
     while let Some(chunk) = rx.recv().await {
-        lines += write_burst(&mut out, &mut rx, chunk).await?;
+        let n = write_burst(&mut out, &mut rx, chunk).await?;
+        rx.sent(n);
+        lines += n;
         if fsync == Fsync::Always {
             out.get_ref().sync_data().await?;
         }
@@ -270,7 +311,7 @@ async fn open_stream(target: &SyslogTarget) -> std::io::Result<Stream> {
 }
 
 async fn write_syslog_stream(
-    mut rx: mpsc::Receiver<Arc<Chunk>>,
+    mut rx: Queue,
     address: SyslogTarget,
     shutdown_timeout: Duration,
 ) -> Result<u64> {
@@ -285,8 +326,7 @@ async fn write_syslog_stream(
     // Set once the sources are done (the queue is closed): from then on the
     // receiver has shutdown_timeout to take the rest.
     let mut deadline: Option<tokio::time::Instant> = None;
-    let deadline_now = |rx: &mpsc::Receiver<Arc<Chunk>>,
-                        deadline: &mut Option<tokio::time::Instant>| {
+    let deadline_now = |rx: &Queue, deadline: &mut Option<tokio::time::Instant>| {
         if deadline.is_none() && rx.is_closed() {
             *deadline = Some(tokio::time::Instant::now() + shutdown_timeout);
         }
@@ -327,6 +367,9 @@ async fn write_syslog_stream(
                             tracing::warn!(destination = %address, "connection lost while sending again; reconnecting");
                             continue;
                         }
+                        if resent > 0 || backoff > BACKOFF_START {
+                            rx.metrics.retries.fetch_add(1, Relaxed);
+                        }
                         if resent > 0 {
                             tracing::info!(destination = %address, resent, "connected; sent the last messages again, the receiver may see them twice");
                         } else {
@@ -351,6 +394,7 @@ async fn write_syslog_stream(
             match c.write_all(chunk.text.as_bytes()).await {
                 Ok(()) => {
                     written += chunk.lines;
+                    rx.sent(chunk.lines);
                     replay_bytes += chunk.text.len();
                     replay.push_back(chunk.clone());
                     while replay_bytes > REPLAY_BYTES && replay.len() > 1 {
@@ -385,11 +429,7 @@ async fn write_syslog_stream(
     Ok(written)
 }
 
-fn undelivered(
-    current: u64,
-    rx: &mut mpsc::Receiver<Arc<Chunk>>,
-    address: &SyslogTarget,
-) -> anyhow::Error {
+fn undelivered(current: u64, rx: &mut Queue, address: &SyslogTarget) -> anyhow::Error {
     let mut lost = current;
     while let Ok(c) = rx.try_recv() {
         lost += c.lines;
@@ -401,7 +441,7 @@ fn undelivered(
 
 /// Syslog over UDP: one datagram per message (octet counting stripped).
 /// UDP gives no delivery guarantee; send errors are logged, not retried.
-async fn write_udp(mut rx: mpsc::Receiver<Arc<Chunk>>, address: SocketAddr) -> Result<u64> {
+async fn write_udp(mut rx: Queue, address: SocketAddr) -> Result<u64> {
     let bind: SocketAddr = if address.is_ipv6() {
         "[::]:0"
     } else {
@@ -425,7 +465,10 @@ async fn write_udp(mut rx: mpsc::Receiver<Arc<Chunk>>, address: SocketAddr) -> R
                 break;
             };
             match socket.send_to(msg, address).await {
-                Ok(_) => sent += 1,
+                Ok(_) => {
+                    sent += 1;
+                    rx.sent(1);
+                }
                 Err(e) => {
                     if failed == 0 {
                         tracing::warn!(destination = %address, error = %e, "UDP send failed; UDP drops messages when the receiver is away");

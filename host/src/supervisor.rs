@@ -16,6 +16,7 @@ use wasmtime::Store;
 use crate::bindings::exports::sandlog::guest::source::Setup;
 use crate::bindings::{Failure, SandlogSource};
 use crate::config::{Config, Restart, SourceSpec};
+use crate::metrics::{Registry, SourceMetrics, State};
 use crate::runtime::Runtime;
 use crate::sandbox::{self, Control, SourceState};
 use crate::sink::{SinkSet, Sinks};
@@ -65,14 +66,16 @@ pub async fn run(
     config: &Config,
     runtime: Arc<Runtime>,
     state_root: &std::path::Path,
+    registry: Arc<Registry>,
     stop: watch::Receiver<Stop>,
 ) -> Result<Outcome> {
-    let sinks = SinkSet::start(&config.destinations).await?;
+    let sinks = SinkSet::start(&config.destinations, &registry).await?;
     let env = Arc::new(SourceEnv {
         runtime,
         hostname: gethostname::gethostname().to_string_lossy().into_owned(),
         sinks: sinks.sinks.clone(),
         state_root: state_root.to_owned(),
+        registry,
     });
     let mut tasks = JoinSet::new();
     for spec in &config.sources {
@@ -93,6 +96,7 @@ pub async fn run(
 
 /// What every source of a run shares.
 struct SourceEnv {
+    registry: Arc<Registry>,
     runtime: Arc<Runtime>,
     hostname: String,
     sinks: Sinks,
@@ -112,13 +116,17 @@ async fn run_source(
     let mut backoff = policy.backoff;
     let mut restarts = 0u32;
     loop {
-        let ending = match lifecycle(&spec, &env, stop.clone()).await {
+        let metrics = env.registry.source(&name);
+        metrics.set_state(State::Starting);
+        metrics.new_instance();
+        let ending = match lifecycle(&spec, &env, stop.clone(), metrics.clone()).await {
             Ok(e) => e,
             Err(e) => {
                 tracing::error!(error = format!("{e:#}"), "source failed");
                 Ending::Trapped
             }
         };
+        metrics.set_state(State::Ended);
         if *stop.borrow() != Stop::Running {
             return (name, ending);
         }
@@ -140,6 +148,10 @@ async fn run_source(
             return (name, ending);
         }
         restarts += 1;
+        metrics
+            .restarts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        metrics.set_state(State::Restarting);
         tracing::warn!(restart = restarts, wait = ?backoff, "{reason}; restarting in a fresh instance");
         tokio::select! {
             () = tokio::time::sleep(backoff) => {}
@@ -153,6 +165,7 @@ async fn lifecycle(
     spec: &SourceSpec,
     env: &SourceEnv,
     mut stop: watch::Receiver<Stop>,
+    metrics: Arc<SourceMetrics>,
 ) -> Result<Ending> {
     let control = Arc::new(Control::default());
     let started = Instant::now();
@@ -168,6 +181,7 @@ async fn lifecycle(
         sinks,
         control.clone(),
         Some(&env.state_root),
+        metrics.clone(),
     )?;
     let guest = match runtime.pre.instantiate_async(&mut store).await {
         Ok(g) => g,
@@ -238,6 +252,7 @@ async fn lifecycle(
 
     tracing::debug!(policy = ?spec.policy, "effective policy");
     tracing::info!("running");
+    metrics.set_state(State::Running);
     let ran = guard
         .call(&mut stop, "run()", true, src.call_run(&mut store))
         .await;
@@ -270,7 +285,7 @@ fn millis(d: Duration) -> u32 {
 /// in its own sandbox under its policy and bounded by its exit grace.
 /// Returns each source's name and what is wrong with it, if anything.
 pub async fn check(config: &Config, runtime: Arc<Runtime>) -> Vec<(String, Option<String>)> {
-    let sinks = match SinkSet::start(&[]).await {
+    let sinks = match SinkSet::start(&[], &Registry::default()).await {
         Ok(s) => s,
         Err(e) => return vec![("(destinations)".into(), Some(format!("{e:#}")))],
     };
@@ -287,7 +302,8 @@ pub async fn check(config: &Config, runtime: Arc<Runtime>) -> Vec<(String, Optio
 
 async fn check_one(spec: &SourceSpec, runtime: &Runtime, sinks: Sinks) -> Result<()> {
     let control = Arc::new(Control::default());
-    let mut store = sandbox::new_store(runtime, spec, "check", sinks, control, None)?;
+    let metrics = Arc::new(SourceMetrics::default());
+    let mut store = sandbox::new_store(runtime, spec, "check", sinks, control, None, metrics)?;
     let guest = runtime.pre.instantiate_async(&mut store).await?;
     let setup = setup(spec);
     let call = guest.sandlog_guest_source().call_load(&mut store, &setup);

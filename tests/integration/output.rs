@@ -257,3 +257,84 @@ fsync = "always"
         "every message once, across the rotation"
     );
 }
+
+fn scrape(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).expect("metrics listener");
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .expect("request");
+    let mut response = String::new();
+    conn.read_to_string(&mut response).expect("response");
+    response
+}
+
+#[test]
+fn metrics_are_served_for_prometheus() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let setup = Setup::new(&format!(
+        r#"
+[metrics]
+listen = "127.0.0.1:{port}"
+
+[[source]]
+name = "counted"
+class = "Counted"
+code = """
+import time
+from syslogng import LogSource, LogMessage
+class Counted(LogSource):
+    def init(self, options):
+        self.exit = False
+        return True
+    def run(self):
+        for i in range(10):
+            self.post_message(LogMessage("counted"))
+        while not self.exit:
+            time.sleep(0.05)
+    def request_exit(self):
+        self.exit = True
+"""
+
+[[destination]]
+name = "file"
+type = "file"
+path = "out.jsonl"
+"#
+    ));
+    let child = setup.command().spawn().expect("start");
+    assert!(util::wait_for_file_lines(
+        &setup.path("out.jsonl"),
+        10,
+        LIMIT
+    ));
+    let response = scrape(port);
+    util::signal(&child, "TERM");
+    util::wait(child, LIMIT).assert_success();
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+    for line in [
+        "sandlog_source_messages_total{source=\"counted\"} 10",
+        "sandlog_source_dropped_total{source=\"counted\"} 0",
+        "sandlog_source_restarts_total{source=\"counted\"} 0",
+        "sandlog_source_state{source=\"counted\"} 1",
+        "sandlog_destination_queue_depth{destination=\"",
+        "# TYPE sandlog_source_memory_bytes gauge",
+    ] {
+        assert!(response.contains(line), "{line} missing in:\n{response}");
+    }
+    let sent = response
+        .lines()
+        .find(|l| l.starts_with("sandlog_destination_sent_total"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse::<u64>().ok());
+    assert_eq!(sent, Some(10), "{response}");
+    let memory = response
+        .lines()
+        .find(|l| l.starts_with("sandlog_source_memory_bytes{"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(memory > 1 << 20, "guest memory is reported: {response}");
+}

@@ -1,0 +1,239 @@
+//! Metrics: counters per source and per destination, and an optional HTTP
+//! listener (`[metrics] listen = "127.0.0.1:9464"`, off by default) that
+//! serves them in the Prometheus text format at `/metrics`.
+//!
+//! The counters are atomics updated where the work happens (a block of
+//! messages, a restart, a memory growth), so reading them costs the hot
+//! path nothing.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// A source's lifecycle state, as the `sandlog_source_state` gauge shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Starting = 0,
+    Running = 1,
+    Restarting = 2,
+    Ended = 3,
+}
+
+/// One source's counters.
+#[derive(Debug, Default)]
+pub struct SourceMetrics {
+    pub messages: AtomicU64,
+    pub bytes: AtomicU64,
+    pub batches: AtomicU64,
+    /// Messages refused by the host (oversized or malformed from a tampered
+    /// guest); stays 0 for a well-behaved source.
+    pub dropped: AtomicU64,
+    pub restarts: AtomicU64,
+    pub state: AtomicU64,
+    /// Linear memory of the current instance, and the most it has had.
+    pub memory: AtomicU64,
+    pub memory_peak: AtomicU64,
+}
+
+impl SourceMetrics {
+    pub fn set_state(&self, s: State) {
+        self.state.store(s as u64, Relaxed);
+    }
+
+    /// Records a permitted growth of one of the instance's memories.
+    pub fn memory_grew(&self, by: u64) {
+        let now = self.memory.fetch_add(by, Relaxed) + by;
+        self.memory_peak.fetch_max(now, Relaxed);
+    }
+
+    /// A fresh instance starts from nothing.
+    pub fn new_instance(&self) {
+        self.memory.store(0, Relaxed);
+    }
+}
+
+/// One destination's counters.
+#[derive(Debug, Default)]
+pub struct DestinationMetrics {
+    pub sent: AtomicU64,
+    pub retries: AtomicU64,
+    pub queued: AtomicU64,
+}
+
+/// Every counter of a run.
+#[derive(Debug, Default)]
+pub struct Registry {
+    sources: Mutex<BTreeMap<String, Arc<SourceMetrics>>>,
+    destinations: Mutex<Vec<(String, Arc<DestinationMetrics>)>>,
+}
+
+impl Registry {
+    pub fn source(&self, name: &str) -> Arc<SourceMetrics> {
+        let mut map = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(name.to_owned()).or_default().clone()
+    }
+
+    pub fn destination(&self, name: &str) -> Arc<DestinationMetrics> {
+        let m = Arc::new(DestinationMetrics::default());
+        self.destinations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((name.to_owned(), m.clone()));
+        m
+    }
+
+    /// The Prometheus text exposition of every counter.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        let source_metrics: [Metric<SourceMetrics>; 8] = [
+            (
+                "sandlog_source_messages_total",
+                "counter",
+                "Messages posted.",
+                |m| m.messages.load(Relaxed),
+            ),
+            (
+                "sandlog_source_bytes_total",
+                "counter",
+                "Bytes of rendered messages.",
+                |m| m.bytes.load(Relaxed),
+            ),
+            (
+                "sandlog_source_batches_total",
+                "counter",
+                "Batches closed.",
+                |m| m.batches.load(Relaxed),
+            ),
+            (
+                "sandlog_source_dropped_total",
+                "counter",
+                "Messages the host refused.",
+                |m| m.dropped.load(Relaxed),
+            ),
+            (
+                "sandlog_source_restarts_total",
+                "counter",
+                "Restarts after a failure.",
+                |m| m.restarts.load(Relaxed),
+            ),
+            (
+                "sandlog_source_state",
+                "gauge",
+                "0 starting, 1 running, 2 restarting, 3 ended.",
+                |m| m.state.load(Relaxed),
+            ),
+            (
+                "sandlog_source_memory_bytes",
+                "gauge",
+                "Linear memory of the instance.",
+                |m| m.memory.load(Relaxed),
+            ),
+            (
+                "sandlog_source_memory_peak_bytes",
+                "gauge",
+                "Most linear memory an instance had.",
+                |m| m.memory_peak.load(Relaxed),
+            ),
+        ];
+        for (name, kind, help, get) in source_metrics {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (source, m) in sources.iter() {
+                let _ = writeln!(out, "{name}{{source=\"{}\"}} {}", label(source), get(m));
+            }
+        }
+        drop(sources);
+        let dests = self.destinations.lock().unwrap_or_else(|e| e.into_inner());
+        let dest_metrics: [Metric<DestinationMetrics>; 3] = [
+            (
+                "sandlog_destination_sent_total",
+                "counter",
+                "Messages written or sent.",
+                |m| m.sent.load(Relaxed),
+            ),
+            (
+                "sandlog_destination_retries_total",
+                "counter",
+                "Reconnects after a failure.",
+                |m| m.retries.load(Relaxed),
+            ),
+            (
+                "sandlog_destination_queue_depth",
+                "gauge",
+                "Chunks waiting in the queue.",
+                |m| m.queued.load(Relaxed),
+            ),
+        ];
+        for (name, kind, help, get) in dest_metrics {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (dest, m) in dests.iter() {
+                let _ = writeln!(out, "{name}{{destination=\"{}\"}} {}", label(dest), get(m));
+            }
+        }
+        out
+    }
+}
+
+/// A metric in the exposition: name, type, help, and how to read it.
+type Metric<M> = (&'static str, &'static str, &'static str, fn(&M) -> u64);
+
+/// A label value, escaped as the text format requires.
+fn label(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Serves `GET /metrics` on `listen` until the task is dropped. The
+/// listener answers one small request per connection; anything else gets
+/// 404.
+pub async fn serve(
+    listen: SocketAddr,
+    registry: Arc<Registry>,
+) -> Result<tokio::task::JoinHandle<()>> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding the metrics listener to {listen}"))?;
+    tracing::info!(address = %listen, "serving metrics at /metrics");
+    Ok(tokio::spawn(async move {
+        loop {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                continue;
+            };
+            let registry = registry.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 2048];
+                let n = match tokio::time::timeout(
+                    std::time::Duration::from_secs(5),
+                    conn.read(&mut buf),
+                )
+                .await
+                {
+                    Ok(Ok(n)) => n,
+                    _ => return,
+                };
+                let request = String::from_utf8_lossy(&buf[..n]);
+                let response = if request.starts_with("GET /metrics ")
+                    || request.starts_with("GET /metrics?")
+                {
+                    let body = registry.render();
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                } else {
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_owned()
+                };
+                let _ = conn.write_all(response.as_bytes()).await;
+                let _ = conn.shutdown().await;
+            });
+        }
+    }))
+}
