@@ -113,7 +113,6 @@ pub struct SourceState {
     control: Arc<Control>,
     fields: SourceFields,
     sinks: Sinks,
-    /// Unbuffered mode: rendered messages of the batch not yet closed.
     /// Unbuffered mode: the batch not yet closed, one text per encoding.
     pending: Vec<String>,
     pending_lines: u64,
