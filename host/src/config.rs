@@ -184,8 +184,9 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
 }
 
-/// One source, ready to run.
-#[derive(Debug, Clone)]
+/// One source, ready to run. Two specs are equal when nothing a reload
+/// would change differs (the script's text included).
+#[derive(Debug, Clone, PartialEq)]
 pub struct SourceSpec {
     pub name: String,
     /// The file name shown in tracebacks: the script's path, or

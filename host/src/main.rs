@@ -48,7 +48,7 @@ struct Cli {
 enum Command {
     /// Run every source of CONFIG until all have finished, or until SIGINT
     /// or SIGTERM (request_exit, then at most each source's exit grace; a
-    /// second signal interrupts at once).
+    /// second signal interrupts at once). SIGHUP reloads CONFIG.
     #[command(
         after_help = "Messages go to the destinations of CONFIG as JSON lines (stdout when it names none); \
 the host log goes to stderr.\n\nExit status: 0 once every source has ended and every message is written; \
@@ -181,7 +181,29 @@ async fn run(
         Some(listen) => Some(metrics::serve(listen, registry.clone()).await?),
         None => None,
     };
-    let outcome = supervisor::run(&config, runtime, state_dir, registry, stop_rx).await?;
+    // SIGHUP re-reads the configuration; one that does not load leaves the
+    // running sources untouched.
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
+    let config_path = config.path.clone();
+    let mut sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let reloader = tokio::spawn(async move {
+        while sighup.recv().await.is_some() {
+            tracing::info!(config = %config_path.display(), "SIGHUP: reloading the configuration");
+            match Config::load(&config_path) {
+                Ok(new) => {
+                    if reload_tx.send(new).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!("reload refused, the running sources are untouched: {e:#}")
+                }
+            }
+        }
+    });
+    let outcome = supervisor::run(&config, runtime, state_dir, registry, stop_rx, reload_rx).await;
+    reloader.abort();
+    let outcome = outcome?;
     for (dest, lines) in &outcome.written {
         tracing::info!(destination = %dest, lines, "destination closed");
     }

@@ -61,13 +61,18 @@ pub enum Stop {
 }
 
 /// Runs every source of `config` until all have ended, stopping them when
-/// `stop` changes.
+/// `stop` changes, and applying the configurations that arrive on `reload`:
+/// added sources start, removed ones are stopped (request_exit, grace,
+/// deinit), changed ones are stopped and then started again with their new
+/// settings, unchanged ones keep running untouched. A configuration whose
+/// destinations differ is refused (they are opened once, at start).
 pub async fn run(
     config: &Config,
     runtime: Arc<Runtime>,
     state_root: &std::path::Path,
     registry: Arc<Registry>,
-    stop: watch::Receiver<Stop>,
+    mut stop: watch::Receiver<Stop>,
+    mut reload: tokio::sync::mpsc::Receiver<Config>,
 ) -> Result<Outcome> {
     let sinks = SinkSet::start(&config.destinations, &registry).await?;
     let env = Arc::new(SourceEnv {
@@ -77,19 +82,99 @@ pub async fn run(
         state_root: state_root.to_owned(),
         registry,
     });
+    let destinations = config.destinations.clone();
     let mut tasks = JoinSet::new();
-    for spec in &config.sources {
+    // Each running source, with its spec and its own stop signal.
+    let mut running: std::collections::HashMap<String, (SourceSpec, watch::Sender<Stop>)> =
+        std::collections::HashMap::new();
+    // Changed sources that start again once their old instance has ended.
+    let mut pending: std::collections::HashMap<String, SourceSpec> =
+        std::collections::HashMap::new();
+    let spawn = |tasks: &mut JoinSet<(String, Ending)>, spec: &SourceSpec| {
+        let (tx, rx) = watch::channel(Stop::Running);
         let span = tracing::info_span!("source", source = %spec.name);
-        tasks.spawn(run_source(spec.clone(), env.clone(), stop.clone()).instrument(span));
+        tasks.spawn(run_source(spec.clone(), env.clone(), rx).instrument(span));
+        tx
+    };
+    for spec in &config.sources {
+        let tx = spawn(&mut tasks, spec);
+        running.insert(spec.name.clone(), (spec.clone(), tx));
     }
-    drop(env);
     let mut endings = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(ending) => endings.push(ending),
-            Err(e) => tracing::error!(error = %e, "a source task failed"),
+    let mut stopping = false;
+    let mut reload_open = true;
+    let mut stop_open = true;
+    loop {
+        tokio::select! {
+            joined = tasks.join_next() => {
+                let Some(joined) = joined else { break };
+                match joined {
+                    Ok((name, ending)) => {
+                        running.remove(&name);
+                        if let Some(spec) = pending.remove(&name).filter(|_| !stopping) {
+                            tracing::info!(source = %name, "starting again with its new settings");
+                            let tx = spawn(&mut tasks, &spec);
+                            running.insert(name, (spec, tx));
+                        } else {
+                            endings.push((name, ending));
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "a source task failed"),
+                }
+            }
+            changed = stop.changed(), if stop_open => {
+                if changed.is_err() {
+                    stop_open = false;
+                    continue;
+                }
+                let level = *stop.borrow_and_update();
+                stopping = true;
+                pending.clear();
+                for (_, tx) in running.values() {
+                    let _ = tx.send(level);
+                }
+            }
+            next = reload.recv(), if reload_open && !stopping => {
+                let Some(new) = next else {
+                    reload_open = false;
+                    continue;
+                };
+                if new.destinations != destinations {
+                    tracing::error!("reload refused: the destinations changed; restart sandlog to apply them");
+                    continue;
+                }
+                let (mut added, mut removed, mut changed) = (0, 0, 0);
+                for (name, (_, tx)) in &running {
+                    if !new.sources.iter().any(|s| &s.name == name) {
+                        tracing::info!(source = %name, "removed from the configuration; stopping it");
+                        let _ = tx.send(Stop::Graceful);
+                        pending.remove(name);
+                        removed += 1;
+                    }
+                }
+                for spec in &new.sources {
+                    match running.get(&spec.name) {
+                        None => {
+                            let tx = spawn(&mut tasks, spec);
+                            running.insert(spec.name.clone(), (spec.clone(), tx));
+                            added += 1;
+                        }
+                        Some((old, _)) if old == spec => {
+                            pending.remove(&spec.name);
+                        }
+                        Some((_, tx)) => {
+                            tracing::info!(source = %spec.name, "changed in the configuration; restarting it");
+                            let _ = tx.send(Stop::Graceful);
+                            pending.insert(spec.name.clone(), spec.clone());
+                            changed += 1;
+                        }
+                    }
+                }
+                tracing::info!(added, removed, changed, "configuration reloaded");
+            }
         }
     }
+    drop(env);
     let written = sinks.finish().await?;
     Ok(Outcome { endings, written })
 }

@@ -534,3 +534,123 @@ class Finisher(LogSource):
         out.stderr
     );
 }
+
+fn count(path: &std::path::Path, source: &str, message: &str) -> usize {
+    std::fs::read_to_string(path)
+        .map(|t| {
+            util::json_lines(&t)
+                .iter()
+                .filter(|l| l["SOURCE"] == source && l["MESSAGE"] == message)
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn wait_count(path: &std::path::Path, source: &str, message: &str, n: usize) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < LIMIT {
+        if count(path, source, message) >= n {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+const RELOAD_V1: &str = r#"
+[[source]]
+name = "keep"
+script = "sleeper.py"
+class = "Sleeper"
+
+[[source]]
+name = "old"
+script = "sleeper.py"
+class = "Sleeper"
+
+[[source]]
+name = "chg"
+script = "sleeper.py"
+class = "Sleeper"
+options = { mode = "sleep" }
+
+[[destination]]
+type = "file"
+path = "out.jsonl"
+"#;
+
+const RELOAD_V2: &str = r#"
+[[source]]
+name = "keep"
+script = "sleeper.py"
+class = "Sleeper"
+
+[[source]]
+name = "chg"
+script = "sleeper.py"
+class = "Sleeper"
+options = { mode = "select" }
+
+[[source]]
+name = "new"
+script = "sleeper.py"
+class = "Sleeper"
+
+[[destination]]
+type = "file"
+path = "out.jsonl"
+"#;
+
+#[test]
+fn sighup_reloads_added_removed_and_changed_sources() {
+    let setup = Setup::new(RELOAD_V1).script("sleeper.py");
+    let out_file = setup.path("out.jsonl");
+    let child = setup.command().spawn().expect("start");
+    for source in ["keep", "old", "chg"] {
+        assert!(
+            wait_count(&out_file, source, "ready", 1),
+            "{source} never started"
+        );
+    }
+    std::fs::write(setup.config_path(), RELOAD_V2).expect("config v2");
+    util::signal(&child, "HUP");
+    assert!(
+        wait_count(&out_file, "new", "ready", 1),
+        "the added source never started"
+    );
+    assert!(
+        wait_count(&out_file, "chg", "ready", 2),
+        "the changed source was not started again"
+    );
+    assert!(
+        wait_count(&out_file, "old", "leaving run", 1),
+        "the removed source was not stopped"
+    );
+    // A configuration that does not load leaves everything running.
+    std::fs::write(setup.config_path(), "[[source]\nbroken").expect("broken config");
+    util::signal(&child, "HUP");
+    std::thread::sleep(Duration::from_millis(300));
+    util::signal(&child, "TERM");
+    let out = util::wait(child, LIMIT);
+    out.assert_success();
+    assert!(out.stderr.contains("reload refused"), "{}", out.stderr);
+    assert_eq!(
+        count(&out_file, "keep", "ready"),
+        1,
+        "the unchanged source kept running"
+    );
+    assert_eq!(count(&out_file, "keep", "leaving run"), 1);
+    assert_eq!(count(&out_file, "old", "ready"), 1);
+    assert_eq!(count(&out_file, "chg", "leaving run"), 2);
+    assert_eq!(
+        count(&out_file, "new", "leaving run"),
+        1,
+        "the added source stopped at SIGTERM"
+    );
+    let keep_started = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("source=keep") && l.contains("running"))
+        .count();
+    assert_eq!(keep_started, 1, "{}", out.stderr);
+}
