@@ -39,6 +39,10 @@ pub struct SourceMetrics {
     /// Linear memory of the current instance, and the most it has had.
     pub memory: AtomicU64,
     pub memory_peak: AtomicU64,
+    /// Epoch ticks the guest was found running past its cpu slice: an
+    /// upper estimate of its busy time at the tick's resolution (10 ms; a
+    /// guest that wakes from a long wait counts one slice at once).
+    pub busy_ticks: AtomicU64,
 }
 
 impl SourceMetrics {
@@ -92,7 +96,7 @@ impl Registry {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-        let source_metrics: [Metric<SourceMetrics>; 8] = [
+        let source_metrics: [Metric<SourceMetrics>; 9] = [
             (
                 "sandlog_source_messages_total",
                 "counter",
@@ -140,6 +144,12 @@ impl Registry {
                 "gauge",
                 "Most linear memory an instance had.",
                 |m| m.memory_peak.load(Relaxed),
+            ),
+            (
+                "sandlog_source_guest_busy_milliseconds_total",
+                "counter",
+                "Time the guest ran without yielding, counted in 10 ms epoch ticks.",
+                |m| m.busy_ticks.load(Relaxed) * crate::runtime::EPOCH_TICK.as_millis() as u64,
             ),
         ];
         for (name, kind, help, get) in source_metrics {

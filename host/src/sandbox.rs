@@ -276,10 +276,17 @@ pub fn new_store(
     };
     let mut store = Store::new(&runtime.engine, state);
     store.limiter(|s| &mut s.limits);
-    // Yield to the executor at every epoch tick: fairness between sources,
-    // and a busy guest can be stopped by dropping its call.
-    let ticks = (policy.cpu.as_millis() / crate::runtime::EPOCH_TICK.as_millis()).max(1);
-    store.epoch_deadline_async_yield_and_update(u64::try_from(ticks).unwrap_or(1));
+    // Yield to the executor every `cpu` slice: fairness between sources,
+    // and a busy guest can be stopped by dropping its call. Each slice the
+    // guest used up is counted: its busy time, at the tick's resolution.
+    let ticks =
+        u64::try_from((policy.cpu.as_millis() / crate::runtime::EPOCH_TICK.as_millis()).max(1))
+            .unwrap_or(1);
+    store.set_epoch_deadline(ticks);
+    store.epoch_deadline_callback(move |ctx| {
+        ctx.data().metrics.busy_ticks.fetch_add(ticks, Relaxed);
+        Ok(wasmtime::UpdateDeadline::Yield(ticks))
+    });
     Ok(store)
 }
 

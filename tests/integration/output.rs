@@ -321,6 +321,7 @@ path = "out.jsonl"
         "sandlog_source_state{source=\"counted\"} 1",
         "sandlog_destination_queue_depth{destination=\"",
         "# TYPE sandlog_source_memory_bytes gauge",
+        "sandlog_source_guest_busy_milliseconds_total{source=\"counted\"}",
     ] {
         assert!(response.contains(line), "{line} missing in:\n{response}");
     }
