@@ -165,26 +165,26 @@ pub fn encode(
     refused
 }
 
-/// The parts of a message the syslog formats need.
+/// The parts of a message the syslog headers need: PRI, the timestamp
+/// (the message's, else the receive time) and HOST (the message's, else
+/// the host name).
 pub(crate) fn header_parts<'a>(
     msg: &MessageView<'a>,
-    received: &'a Received,
-) -> (u16, DateTime<FixedOffset>) {
+    fields: &'a SourceFields,
+    received: &Received,
+) -> (u16, DateTime<FixedOffset>, &'a [u8]) {
     let pri = msg.extras.and_then(|e| e.pri).unwrap_or(DEFAULT_PRI);
     let time = msg
         .extras
         .and_then(|e| e.timestamp.as_ref())
         .and_then(timestamp_to_datetime)
         .unwrap_or(received.time);
-    (pri, time)
+    let host = msg.value("HOST").unwrap_or(fields.hostname.as_bytes());
+    (pri, time, host)
 }
 
 pub(crate) fn source_name(fields: &SourceFields) -> &str {
     &fields.name
-}
-
-pub(crate) fn default_host(fields: &SourceFields) -> &str {
-    &fields.hostname
 }
 
 pub(crate) fn transport(fields: &SourceFields) -> Option<&str> {
@@ -212,8 +212,8 @@ pub struct MessageView<'a> {
     pub extras: Option<&'a Extras>,
 }
 
-impl MessageView<'_> {
-    pub(crate) fn value(&self, name: &str) -> Option<&[u8]> {
+impl<'a> MessageView<'a> {
+    pub(crate) fn value(&self, name: &str) -> Option<&'a [u8]> {
         self.pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
     }
 }

@@ -101,11 +101,8 @@ pub fn rfc5424(
     fields: &SourceFields,
     received: &Received,
 ) -> usize {
-    let (pri, time) = render::header_parts(&msg, received);
+    let (pri, time, host) = render::header_parts(&msg, fields, received);
     let _ = write!(out, "<{pri}>1 {} ", time.format("%Y-%m-%dT%H:%M:%S%.6f%:z"));
-    let host = msg
-        .value("HOST")
-        .unwrap_or(render::default_host(fields).as_bytes());
     header_field(out, Some(host), 255);
     out.push(' ');
     header_field(out, msg.value("PROGRAM"), 48);
@@ -176,11 +173,8 @@ pub fn rfc3164(
     fields: &SourceFields,
     received: &Received,
 ) -> usize {
-    let (pri, time) = render::header_parts(&msg, received);
+    let (pri, time, host) = render::header_parts(&msg, fields, received);
     let _ = write!(out, "<{pri}>{} ", time.format("%b %e %H:%M:%S"));
-    let host = msg
-        .value("HOST")
-        .unwrap_or(render::default_host(fields).as_bytes());
     header_field(out, Some(host), 255);
     out.push(' ');
     match msg.value("PROGRAM").filter(|p| !p.is_empty()) {
