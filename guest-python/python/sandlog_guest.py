@@ -24,6 +24,7 @@ import types
 import syslogng
 from componentize_py_types import Err
 from syslogng.logger import setup_logging
+from syslogng.ack import AckTracker
 from syslogng.parse import ParseOptions
 from syslogng import fetcher as _fetcher
 from syslogng.fetcher import LogFetcher as _LogFetcher
@@ -81,7 +82,10 @@ def _call(fn, *args):
 def _load(setup):
     global _source_class
     runtime.source_name = setup.name
-    runtime.capacity = setup.buffer
+    runtime.window = max(setup.window, 1)
+    # A buffer larger than the window would hand over more than the window
+    # at once.
+    runtime.capacity = min(setup.buffer, runtime.window)
     runtime.max_message_size = setup.max_message_size
     syslogng.message.compat_3x = setup.compat_3x
     # os.environ was filled when the snapshot was taken: replace it with
@@ -128,11 +132,27 @@ def _load(setup):
         for method in ("run", "request_exit"):
             if getattr(cls, method) is getattr(_LogSource, method):
                 raise TypeError(f"class {setup.class_name!r} does not implement the mandatory {method}() method")
+    if not issubclass(cls, _LogFetcher) and hasattr(cls, "suspend"):
+        # As AxoSyslog: post_message does not block for a class that can be
+        # suspended, and such a class must be woken up too.
+        if not hasattr(cls, "wakeup"):
+            raise TypeError(f"class {setup.class_name!r} implements suspend() but wakeup() is missing")
+        runtime.suspend_mode = True
     _source_class = cls
     source = cls()
     if not isinstance(source, _LogFetcher):
         source.auto_close_batches = True
+    # As AxoSyslog: the parse flags are there for init() to read.
+    source.flags = dict(setup.parse_flags)
     runtime.source = source
+
+
+def _take_ack_tracker(source):
+    tracker = getattr(source, "ack_tracker", None)
+    if tracker is not None and not isinstance(tracker, AckTracker):
+        raise TypeError("the ack_tracker attribute of a source needs to be an AckTracker "
+                        f"(InstantAckTracker, ConsecutiveAckTracker or BatchedAckTracker), not {type(tracker).__name__}")
+    runtime.ack_tracker = tracker
 
 
 class Source(exports.Source):
@@ -146,7 +166,12 @@ class Source(exports.Source):
         source.parse_options = ParseOptions(getattr(source, "flags", {}))
         flag = getattr(source, "auto_close_batches", True)
         runtime.auto_close = flag is not False
+        if ok:
+            _call(_take_ack_tracker, source)
         return ok
+
+    def acknowledge(self, acked):
+        return _call(runtime.acknowledge, acked)
 
     def run(self):
         source = runtime.source

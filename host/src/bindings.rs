@@ -10,5 +10,5 @@ wasmtime::component::bindgen!({
 });
 
 pub use self::sandlog::guest::types::{
-    Extras, Failure, LogLevel, MessageBlock, Timestamp, TypedValue,
+    Extras, Failure, LogLevel, MessageBlock, Status, Timestamp, TypedValue,
 };

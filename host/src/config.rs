@@ -65,6 +65,9 @@ struct RawSource {
     restart_limit: Option<u32>,
     config_version: Option<String>,
     python_path: Option<Vec<PathBuf>>,
+    log_iw_size: Option<u32>,
+    flags: Option<Vec<String>>,
+    keep_hostname: Option<bool>,
 }
 
 /// When a source whose run() ended is started again.
@@ -216,6 +219,77 @@ pub struct SourceSpec {
     /// Host directories of pure-Python modules and packages, mounted
     /// read-only and put on the script's `sys.path`. Default: none.
     pub python_path: Vec<PathBuf>,
+    /// AxoSyslog's log-iw-size: how many of the source's messages may wait
+    /// for the destinations before post_message blocks (or suspend() is
+    /// called). Default: [`DEFAULT_LOG_IW_SIZE`].
+    pub log_iw_size: u32,
+    /// The parse flags, as `self.flags` shows them (every flag with its
+    /// value). Default: AxoSyslog's defaults.
+    pub flags: Vec<(String, bool)>,
+    /// Whether a HOST the script sets is kept; when not, HOST is the
+    /// host name. Default: true.
+    pub keep_hostname: bool,
+}
+
+/// The default window of a source (log-iw-size).
+pub const DEFAULT_LOG_IW_SIZE: u32 = 10_000;
+
+/// The flags of a source as `self.flags` shows them, with AxoSyslog's
+/// defaults, and the `flags` settings that change them.
+const FLAG_DEFAULTS: [(&str, bool); 13] = [
+    ("parse", true),
+    ("check-hostname", false),
+    ("syslog-protocol", false),
+    ("assume-utf8", false),
+    ("validate-utf8", false),
+    ("sanitize-utf8", false),
+    ("multi-line", true),
+    ("store-legacy-msghdr", true),
+    ("store-raw-message", false),
+    ("expect-hostname", true),
+    ("guess-timezone", false),
+    ("header", true),
+    ("rfc3164-fallback", true),
+];
+const FLAG_SETTINGS: [(&str, &str, bool); 15] = [
+    ("no-parse", "parse", false),
+    ("check-hostname", "check-hostname", true),
+    ("syslog-protocol", "syslog-protocol", true),
+    ("assume-utf8", "assume-utf8", true),
+    ("validate-utf8", "validate-utf8", true),
+    ("sanitize-utf8", "sanitize-utf8", true),
+    ("no-multi-line", "multi-line", false),
+    ("store-legacy-msghdr", "store-legacy-msghdr", true),
+    ("dont-store-legacy-msghdr", "store-legacy-msghdr", false),
+    ("store-raw-message", "store-raw-message", true),
+    ("expect-hostname", "expect-hostname", true),
+    ("no-hostname", "expect-hostname", false),
+    ("guess-timezone", "guess-timezone", true),
+    ("no-header", "header", false),
+    ("no-rfc3164-fallback", "rfc3164-fallback", false),
+];
+
+/// The flags dict for a source's `flags` setting; an unknown flag is an
+/// error that lists the known ones.
+fn parse_flags(settings: &[String], at: &str) -> Result<Vec<(String, bool)>> {
+    let mut flags: Vec<(String, bool)> = FLAG_DEFAULTS
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), *v))
+        .collect();
+    for setting in settings {
+        let normalized = setting.replace('_', "-");
+        let Some((_, key, value)) = FLAG_SETTINGS.iter().find(|(s, _, _)| *s == normalized) else {
+            let known: Vec<&str> = FLAG_SETTINGS.iter().map(|(s, _, _)| *s).collect();
+            bail!(
+                "{at}: key `flags`: unknown flag {setting:?} (known: {})",
+                known.join(", ")
+            );
+        };
+        if let Some(slot) = flags.iter_mut().find(|(k, _)| k == key) {
+            slot.1 = *value;
+        }
+    }
+    Ok(flags)
 }
 
 /// Where messages go, and in which format.
@@ -398,6 +472,13 @@ impl Config {
                     .or(src.time_reopen)
                     .unwrap_or(DEFAULT_TIME_REOPEN),
                 time_reopen: src.time_reopen.unwrap_or(DEFAULT_TIME_REOPEN),
+                log_iw_size: match src.log_iw_size {
+                    Some(0) => bail!("{at}: key `log_iw_size`: must be at least 1"),
+                    Some(n) => n,
+                    None => DEFAULT_LOG_IW_SIZE,
+                },
+                flags: parse_flags(src.flags.as_deref().unwrap_or_default(), &at)?,
+                keep_hostname: src.keep_hostname.unwrap_or(true),
                 // Resolved below, once the destinations are known.
                 destinations: None,
                 python_path,
@@ -728,5 +809,39 @@ code = ""
                 .is_err()
         );
         assert!(parse("[[source]]\nname = \"a\"\nclass = \"A\"\n").is_err());
+    }
+
+    #[test]
+    fn flags_window_and_keep_hostname() -> Result<()> {
+        let base = "[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\n";
+        let cfg = parse(base)?;
+        assert_eq!(cfg.sources[0].log_iw_size, DEFAULT_LOG_IW_SIZE);
+        assert!(cfg.sources[0].keep_hostname);
+        assert!(cfg.sources[0].flags.contains(&("parse".into(), true)));
+        let cfg = parse(&format!(
+            "{base}flags = [\"no-parse\", \"syslog_protocol\"]\nlog_iw_size = 5\nkeep_hostname = false\n"
+        ))?;
+        let s = &cfg.sources[0];
+        assert!(s.flags.contains(&("parse".into(), false)));
+        assert!(s.flags.contains(&("syslog-protocol".into(), true)));
+        assert_eq!((s.log_iw_size, s.keep_hostname), (5, false));
+        let err = format!(
+            "{:#}",
+            parse(&format!("{base}flags = [\"bogus\"]\n"))
+                .err()
+                .unwrap_or_else(|| anyhow::anyhow!(""))
+        );
+        assert!(
+            err.contains("unknown flag \"bogus\"") && err.contains("no-parse"),
+            "{err}"
+        );
+        let err = format!(
+            "{:#}",
+            parse(&format!("{base}log_iw_size = 0\n"))
+                .err()
+                .unwrap_or_else(|| anyhow::anyhow!(""))
+        );
+        assert!(err.contains("log_iw_size"), "{err}");
+        Ok(())
     }
 }

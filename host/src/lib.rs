@@ -11,11 +11,13 @@
 //! - [`render`]: turns a guest message into a JSON line, or frames it.
 //! - [`syslog_format`]: the RFC 5424 and RFC 3164 renderings.
 //! - [`sink`]: the destinations that lines are written to.
+//! - [`acks`]: how far each source's messages have been written.
 //! - [`supervisor`]: drives every source through its lifecycle and stops
 //!   them on a signal.
 //! - [`logging`]: the host's own log.
 //! - [`metrics`]: counters per source and destination, served for Prometheus.
 
+pub mod acks;
 pub mod bindings;
 pub mod config;
 pub mod logging;

@@ -57,6 +57,9 @@ pub struct SourceFields {
     host: String,
     /// `"TRANSPORT":"name"` once the script set a transport name.
     transport: Option<String>,
+    /// Whether a HOST set by the script is kept (AxoSyslog's
+    /// keep-hostname); when not, HOST is always the host name.
+    keep_hostname: bool,
 }
 
 impl SourceFields {
@@ -72,6 +75,21 @@ impl SourceFields {
             source,
             host,
             transport: None,
+            keep_hostname: true,
+        }
+    }
+
+    pub fn set_keep_hostname(&mut self, keep: bool) {
+        self.keep_hostname = keep;
+    }
+
+    /// The HOST a message is written with: its own when it set one and
+    /// keep_hostname allows it.
+    fn message_host<'a>(&self, msg: &MessageView<'a>) -> Option<&'a [u8]> {
+        if self.keep_hostname {
+            msg.value("HOST")
+        } else {
+            None
         }
     }
 
@@ -179,7 +197,9 @@ pub(crate) fn header_parts<'a>(
         .and_then(|e| e.timestamp.as_ref())
         .and_then(timestamp_to_datetime)
         .unwrap_or(received.time);
-    let host = msg.value("HOST").unwrap_or(fields.hostname.as_bytes());
+    let host = fields
+        .message_host(msg)
+        .unwrap_or(fields.hostname.as_bytes());
     (pri, time, host)
 }
 
@@ -341,7 +361,7 @@ pub fn message(
         None => out.push_str("\"\""),
     }
     out.push(',');
-    match msg.value("HOST") {
+    match fields.message_host(&msg) {
         Some(v) => {
             out.push_str("\"HOST\":");
             string(out, v);

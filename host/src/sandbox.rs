@@ -27,8 +27,9 @@ use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::cli::AsyncStdoutStream;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
+use crate::acks::AckState;
 use crate::bindings::sandlog::guest::{host, types};
-use crate::bindings::{LogLevel, MessageBlock};
+use crate::bindings::{LogLevel, MessageBlock, Status};
 use crate::config::SourceSpec;
 use crate::metrics::SourceMetrics;
 use crate::policy::{MountMode, Policy};
@@ -66,6 +67,11 @@ impl Control {
 
     pub fn exit_requested(&self) -> bool {
         self.exit.load(Ordering::SeqCst) != EXIT_NONE
+    }
+
+    /// An exit is wanted and the guest has not been told yet.
+    fn exit_pending(&self) -> bool {
+        self.exit.load(Ordering::SeqCst) == EXIT_WANTED
     }
 
     /// True once, when an exit is wanted and the guest has not been told.
@@ -113,6 +119,12 @@ pub struct SourceState {
     control: Arc<Control>,
     fields: SourceFields,
     sinks: Sinks,
+    /// Messages received from the guest (refused ones included), and how
+    /// many of them have been handed to the destinations; the acks count
+    /// in the same units.
+    posted: u64,
+    delivered: u64,
+    acks: Arc<AckState>,
     /// Unbuffered mode: the batch not yet closed, one text per encoding.
     pending: Vec<String>,
     pending_lines: u64,
@@ -267,8 +279,15 @@ pub fn new_store(
         max_message_size: policy.max_message_size,
         metrics,
         control,
-        fields: SourceFields::new(&spec.name, hostname),
+        fields: {
+            let mut fields = SourceFields::new(&spec.name, hostname);
+            fields.set_keep_hostname(spec.keep_hostname);
+            fields
+        },
         sinks,
+        posted: 0,
+        delivered: 0,
+        acks: Arc::new(AckState::default()),
         pending: Vec::new(),
         pending_lines: 0,
         scratch: String::new(),
@@ -339,13 +358,15 @@ impl SourceState {
         let bytes = texts.first().map_or(0, |t| t.len() as u64);
         self.stats.bytes += bytes;
         self.metrics.bytes.fetch_add(bytes, Relaxed);
-        if !self.sinks.send(texts, lines).await {
+        self.delivered = self.posted;
+        if !self.sinks.send(texts, lines, &self.acks, self.posted).await {
             tracing::error!(source = %self.name, "a destination has failed; messages of this source cannot be delivered");
         }
     }
 
     async fn close_pending(&mut self) {
-        if self.pending_lines > 0 {
+        // Refused messages are counted too, so that the acks reach them.
+        if self.posted > self.delivered {
             let text = std::mem::take(&mut self.pending);
             let lines = std::mem::take(&mut self.pending_lines);
             self.deliver(text, lines).await;
@@ -380,6 +401,7 @@ impl SourceState {
             &value_lengths,
             &mut pairs,
         );
+        self.posted += counts.len() as u64;
         let mut extras = block.extras.iter().peekable();
         let mut at = 0usize;
         let mut rendered = 0u64;
@@ -436,17 +458,30 @@ impl SourceState {
     pub async fn finish(&mut self) {
         self.close_pending().await;
     }
+
+    /// How many messages the guest has posted, and how far the
+    /// destinations have written them.
+    pub fn acks(&self) -> (u64, Arc<AckState>) {
+        (self.posted, self.acks.clone())
+    }
+
+    fn status(&self) -> Status {
+        Status {
+            exit: self.control.take(),
+            acked: self.acks.acked(),
+        }
+    }
 }
 
 impl types::Host for SourceState {}
 
 impl host::Host for SourceState {
-    async fn post_message(&mut self, block: MessageBlock) -> bool {
+    async fn post_message(&mut self, block: MessageBlock) -> Status {
         let mut texts = std::mem::take(&mut self.pending);
         let rendered = self.render_block(&block, &mut texts);
         self.pending = texts;
         self.pending_lines += rendered;
-        self.control.take()
+        self.status()
     }
 
     async fn close_batch(&mut self) {
@@ -457,7 +492,7 @@ impl host::Host for SourceState {
         self.close_pending().await;
     }
 
-    async fn post_messages(&mut self, block: MessageBlock) -> bool {
+    async fn post_messages(&mut self, block: MessageBlock) -> Status {
         let size = block.values.len() + block.names.len() * 2 + 1024;
         let mut texts: Vec<String> = self
             .sinks
@@ -470,7 +505,7 @@ impl host::Host for SourceState {
         self.stats.batches += batches;
         self.metrics.batches.fetch_add(batches, Relaxed);
         self.deliver(texts, rendered).await;
-        self.control.take()
+        self.status()
     }
 
     async fn set_transport_name(&mut self, name: String) {
@@ -478,22 +513,30 @@ impl host::Host for SourceState {
         self.fields.set_transport(&name);
     }
 
-    async fn sleep(&mut self, nanos: u64) -> bool {
+    async fn sleep(&mut self, nanos: u64, wake_at_acked: u64) -> Status {
         self.close_pending().await;
         let control = self.control.clone();
+        let acks = self.acks.clone();
         let woken = control.wake.notified();
-        if control.take() {
-            return true;
+        if !control.exit_pending() {
+            let acked = async {
+                if wake_at_acked == 0 {
+                    std::future::pending::<()>().await;
+                }
+                acks.reached(wake_at_acked).await;
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_nanos(nanos)) => {}
+                _ = woken => {}
+                _ = acked => {}
+            }
         }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_nanos(nanos)) => false,
-            _ = woken => control.take(),
-        }
+        self.status()
     }
 
-    async fn take_exit_request(&mut self) -> bool {
+    async fn poll(&mut self) -> Status {
         self.close_pending().await;
-        self.control.take()
+        self.status()
     }
 
     async fn log(&mut self, level: LogLevel, text: String) {

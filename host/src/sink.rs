@@ -24,6 +24,7 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::acks::{AckState, AckToken};
 use crate::config::{DestinationSpec, Fsync, SyslogTarget};
 use crate::metrics::{DestinationMetrics, Registry};
 use crate::render::Encoding;
@@ -65,6 +66,15 @@ impl Queue {
 pub struct Chunk {
     pub text: String,
     pub lines: u64,
+    /// Marked once this destination has written the chunk.
+    ack: Arc<AckToken>,
+}
+
+impl Chunk {
+    /// This destination has written (and flushed) the chunk.
+    fn written(&self) {
+        self.ack.done();
+    }
 }
 
 /// How many chunks may wait for one destination.
@@ -74,6 +84,10 @@ const QUEUE_CHUNKS: usize = 64;
 /// again after the connection fails: what sat in the kernel's buffers, or
 /// in a receiver that was stopped before reading it, is not lost.
 const REPLAY_BYTES: usize = 16 * 1024 * 1024;
+
+/// How much a stream destination writes between flushes under sustained
+/// load, so that the sources' acks keep coming.
+const ACK_FLUSH_BYTES: usize = 256 * 1024;
 
 const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
@@ -120,11 +134,25 @@ impl Sinks {
     }
 
     /// Hands each destination the text of its encoding, waiting while a
-    /// queue is full. Returns false when a destination has failed.
-    pub async fn send(&self, texts: Vec<String>, lines: u64) -> bool {
+    /// queue is full; once all have written it, `acks` reaches `through`.
+    /// Returns false when a destination has failed.
+    pub async fn send(
+        &self,
+        texts: Vec<String>,
+        lines: u64,
+        acks: &Arc<AckState>,
+        through: u64,
+    ) -> bool {
+        let ack = AckToken::new(acks.clone(), through, self.queues.len());
         let chunks: Vec<Arc<Chunk>> = texts
             .into_iter()
-            .map(|text| Arc::new(Chunk { text, lines }))
+            .map(|text| {
+                Arc::new(Chunk {
+                    text,
+                    lines,
+                    ack: ack.clone(),
+                })
+            })
             .collect();
         let mut ok = true;
         for (encoding, q, m) in &self.queues {
@@ -226,29 +254,42 @@ async fn open_append(path: &PathBuf) -> Result<tokio::fs::File> {
 }
 
 /// Writes `first` and every chunk already queued behind it, then flushes:
-/// lines reach the destination promptly without a flush per message.
-/// Returns the messages written.
+/// lines reach the destination promptly without a flush per message. The
+/// chunks written are left in `burst`, to be acked once they are as
+/// durable as the destination makes them. Returns the messages written.
 async fn write_burst<W: AsyncWrite + Unpin>(
     out: &mut BufWriter<W>,
     rx: &mut Queue,
     first: Arc<Chunk>,
+    burst: &mut Vec<Arc<Chunk>>,
 ) -> Result<u64> {
     let mut lines = first.lines;
     out.write_all(first.text.as_bytes()).await?;
+    burst.push(first);
     while let Ok(chunk) = rx.try_recv() {
         lines += chunk.lines;
         out.write_all(chunk.text.as_bytes()).await?;
+        burst.push(chunk);
     }
     out.flush().await?;
     Ok(lines)
+}
+
+/// Acks the chunks of a burst that has been written.
+fn ack_burst(burst: &mut Vec<Arc<Chunk>>) {
+    for chunk in burst.drain(..) {
+        chunk.written();
+    }
 }
 
 /// Writes chunks to a stream (stdout) as they come.
 async fn write_stream(mut rx: Queue, out: Box<dyn AsyncWrite + Send + Unpin>) -> Result<u64> {
     let mut out = BufWriter::with_capacity(256 * 1024, out);
     let mut lines = 0u64;
+    let mut burst = Vec::new();
     while let Some(chunk) = rx.recv().await {
-        let n = write_burst(&mut out, &mut rx, chunk).await?;
+        let n = write_burst(&mut out, &mut rx, chunk, &mut burst).await?;
+        ack_burst(&mut burst);
         rx.sent(n);
         lines += n;
     }
@@ -270,13 +311,15 @@ async fn write_file(
     let mut inode = file.metadata().await.map(|m| m.ino()).ok();
     let mut out = BufWriter::with_capacity(256 * 1024, file);
     let mut lines = 0u64;
+    let mut burst = Vec::new();
     while let Some(chunk) = rx.recv().await {
-        let n = write_burst(&mut out, &mut rx, chunk).await?;
+        let n = write_burst(&mut out, &mut rx, chunk, &mut burst).await?;
         rx.sent(n);
         lines += n;
         if fsync == Fsync::Always {
             out.get_ref().sync_data().await?;
         }
+        ack_burst(&mut burst);
         let current = tokio::fs::metadata(&path).await.map(|m| m.ino()).ok();
         if current.is_none() || current != inode {
             tracing::info!(path = %path.display(), "file was rotated away; opening it again");
@@ -322,6 +365,9 @@ async fn write_syslog_stream(
     let mut replay: std::collections::VecDeque<Arc<Chunk>> = std::collections::VecDeque::new();
     let mut replay_bytes = 0usize;
     let mut resent_total = 0u64;
+    // Chunks written since the last flush: acked once a flush succeeds.
+    let mut unacked: Vec<Arc<Chunk>> = Vec::new();
+    let mut unacked_bytes = 0usize;
     let mut backoff = BACKOFF_START;
     // Set once the sources are done (the queue is closed): from then on the
     // receiver has shutdown_timeout to take the rest.
@@ -335,11 +381,17 @@ async fn write_syslog_stream(
         let chunk = match rx.try_recv() {
             Ok(c) => c,
             Err(mpsc::error::TryRecvError::Empty) => {
-                if let Some(c) = conn.as_mut()
-                    && let Err(e) = c.flush().await
-                {
-                    tracing::warn!(destination = %address, error = %e, "connection lost; reconnecting");
-                    conn = None;
+                if let Some(c) = conn.as_mut() {
+                    match c.flush().await {
+                        Ok(()) => {
+                            ack_burst(&mut unacked);
+                            unacked_bytes = 0;
+                        }
+                        Err(e) => {
+                            tracing::warn!(destination = %address, error = %e, "connection lost; reconnecting");
+                            conn = None;
+                        }
+                    }
                 }
                 match rx.recv().await {
                     Some(c) => c,
@@ -397,6 +449,22 @@ async fn write_syslog_stream(
                     rx.sent(chunk.lines);
                     replay_bytes += chunk.text.len();
                     replay.push_back(chunk.clone());
+                    unacked_bytes += chunk.text.len();
+                    unacked.push(chunk.clone());
+                    // Under sustained load the queue is never empty: flush
+                    // now and then so that acks keep coming.
+                    if unacked_bytes >= ACK_FLUSH_BYTES {
+                        match c.flush().await {
+                            Ok(()) => {
+                                ack_burst(&mut unacked);
+                                unacked_bytes = 0;
+                            }
+                            Err(e) => {
+                                tracing::warn!(destination = %address, error = %e, "connection lost; reconnecting");
+                                conn = None;
+                            }
+                        }
+                    }
                     while replay_bytes > REPLAY_BYTES && replay.len() > 1 {
                         if let Some(old) = replay.pop_front() {
                             replay_bytes -= old.text.len();
@@ -416,6 +484,7 @@ async fn write_syslog_stream(
     if let Some(mut c) = conn {
         match tokio::time::timeout_at(deadline, c.flush()).await {
             Ok(Ok(())) => {
+                ack_burst(&mut unacked);
                 let _ = c.shutdown().await;
             }
             _ => bail!(
@@ -478,6 +547,8 @@ async fn write_udp(mut rx: Queue, address: SocketAddr) -> Result<u64> {
             }
             rest = &rest[space + 1 + len..];
         }
+        // Handed to the network, which is as far as UDP goes.
+        chunk.written();
     }
     if failed > 0 {
         tracing::warn!(destination = %address, failed, "UDP datagrams that could not be sent");

@@ -347,6 +347,7 @@ async fn lifecycle(
     };
     store.data_mut().finish().await;
     if matches!(ending, Ending::Returned | Ending::Raised) {
+        settle_acks(&guard, &mut stop, &guest, &mut store).await;
         deinit(&guard, &mut stop, &guest, &mut store).await;
     }
     let stats = store.data().stats;
@@ -418,6 +419,8 @@ fn setup(spec: &SourceSpec) -> Setup {
         fetch_no_data_delay_ms: millis(spec.fetch_no_data_delay),
         time_reopen_ms: millis(spec.time_reopen),
         compat_3x: spec.compat_3x,
+        window: spec.log_iw_size,
+        parse_flags: spec.flags.clone(),
         python_path: (0..spec.python_path.len())
             .map(sandbox::python_path_mount)
             .collect(),
@@ -511,6 +514,56 @@ fn classify_run(result: wasmtime::Result<Result<(), Failure>>) -> Ending {
             report_trap("run()", &trap);
             Ending::Trapped
         }
+    }
+}
+
+/// After run(): the acks of what the source posted reach its ack tracker
+/// before deinit(), so that a source keeping its position in Persist keeps
+/// the last one. The destinations get the exit grace to write what is
+/// still waiting; what they have not written by then is not acked, and a
+/// source that resumes from its acks reads it again after a restart.
+async fn settle_acks(
+    guard: &Guard<'_>,
+    stop: &mut watch::Receiver<Stop>,
+    guest: &SandlogSource,
+    store: &mut Store<SourceState>,
+) {
+    let src = guest.sandlog_guest_source();
+    let (posted, acks) = store.data().acks();
+    let mut waited = false;
+    loop {
+        let acked = acks.acked();
+        let call = tokio::time::timeout(guard.grace, src.call_acknowledge(&mut *store, acked));
+        let waiting = match guard.call(stop, "the ack callbacks", false, call).await {
+            // The guest has bookmarks past what is acked.
+            Guarded::Done(Ok(Ok(Ok(waiting)))) => waiting,
+            Guarded::Done(Ok(Ok(Err(f)))) => {
+                report_failure("an ack callback raised", &f);
+                return;
+            }
+            Guarded::Done(Ok(Err(trap))) => {
+                report_trap("the ack callbacks", &trap);
+                return;
+            }
+            Guarded::Done(Err(_)) => {
+                tracing::error!(grace = ?guard.grace, "the ack callbacks did not return within the exit grace; interrupted");
+                return;
+            }
+            Guarded::Interrupted => return,
+        };
+        if !waiting || acked >= posted {
+            return;
+        }
+        if waited {
+            tracing::warn!(
+                unacked = posted - acked,
+                grace = ?guard.grace,
+                "messages not written within the exit grace after run() returned; their ack callbacks are not called"
+            );
+            return;
+        }
+        waited = true;
+        let _ = tokio::time::timeout(guard.grace, acks.reached(posted)).await;
     }
 }
 

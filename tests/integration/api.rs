@@ -259,3 +259,125 @@ options = { greeting = "hello from a package" }
     assert_eq!(lines.len(), 1, "{}", out.stderr);
     assert_eq!(lines[0]["MESSAGE"], "HELLO FROM A PACKAGE");
 }
+
+#[test]
+fn parse_follows_the_source_flags_and_keep_hostname() {
+    let code = r#"
+import json
+from syslogng import LogSource, LogMessage
+LINES = [
+    b"<34>Oct 11 22:14:15 mymachine su: 'su root'\nfailed \xff",
+    b"<13>Oct 11 22:14:15 prog[7]: no host",
+]
+class P(LogSource):
+    def init(self, options):
+        self.seen = json.dumps(self.flags, sort_keys=True)
+        return True
+    def run(self):
+        for i, line in enumerate(LINES):
+            msg = LogMessage.parse(line, self.parse_options)
+            msg["i"] = str(i)
+            msg["flags"] = self.seen
+            msg["len"] = len(msg["MESSAGE"])
+            self.post_message(msg)
+        m = LogMessage("set host")
+        m["HOST"] = "elsewhere"
+        m["i"] = "host"
+        self.post_message(m)
+    def request_exit(self):
+        pass
+"#;
+    let mut config = String::new();
+    for (name, flags, keep) in [
+        ("plain", "[]", true),
+        ("noparse", r#"["no-parse", "store-raw-message"]"#, true),
+        ("noheader", r#"["no-header"]"#, true),
+        (
+            "strict",
+            r#"["syslog-protocol", "no-rfc3164-fallback"]"#,
+            true,
+        ),
+        (
+            "nohost",
+            r#"["no-hostname", "sanitize-utf8", "no-multi-line", "dont-store-legacy-msghdr"]"#,
+            false,
+        ),
+    ] {
+        config.push_str(&format!(
+            "[[source]]\nname = \"{name}\"\nclass = \"P\"\nflags = {flags}\nkeep_hostname = {keep}\ncode = '''{code}'''\n\n"
+        ));
+    }
+    let out = Setup::new(&config).run(LIMIT);
+    out.assert_success();
+    let lines = out.lines();
+    let get = |source: &str, i: &str| -> serde_json::Value {
+        lines
+            .iter()
+            .find(|l| l["SOURCE"] == source && l["i"] == i)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {source}/{i} in {lines:?}"))
+    };
+    // self.flags shows every flag, with AxoSyslog's defaults.
+    let flags: serde_json::Value =
+        serde_json::from_str(get("plain", "0")["flags"].as_str().unwrap()).unwrap();
+    assert_eq!(flags["parse"], true);
+    assert_eq!(flags["expect-hostname"], true);
+    assert_eq!(flags["syslog-protocol"], false);
+    assert_eq!(flags.as_object().unwrap().len(), 13);
+
+    let plain = get("plain", "0");
+    assert_eq!(plain["HOST"], "mymachine");
+    assert_eq!(plain["PROGRAM"], "su");
+    assert_eq!(plain["LEGACY_MSGHDR"], "su: ");
+    assert_eq!(plain["MESSAGE"], "'su root'\nfailed \\xff");
+    assert_eq!(get("plain", "host")["HOST"], "elsewhere");
+
+    let noparse = get("noparse", "0");
+    assert_eq!(
+        noparse["MESSAGE"],
+        "<34>Oct 11 22:14:15 mymachine su: 'su root'\nfailed \\xff"
+    );
+    assert_eq!(noparse["RAWMSG"], noparse["MESSAGE"]);
+    assert_eq!(noparse["PRI"], 13);
+    assert!(noparse.get("PROGRAM").is_none());
+
+    let noheader = get("noheader", "0");
+    assert_eq!(noheader["PRI"], 34);
+    assert_eq!(
+        noheader["MESSAGE"],
+        "Oct 11 22:14:15 mymachine su: 'su root'\nfailed \\xff"
+    );
+
+    let strict = get("strict", "1");
+    assert_eq!(strict["PROGRAM"], "syslog-ng");
+    assert_eq!(strict["PRI"], 43);
+    assert_eq!(
+        strict["MESSAGE"],
+        "Error processing log message: <13>Oct 11 22:14:15 prog[7]: no host"
+    );
+
+    let nohost = get("nohost", "1");
+    assert_eq!(nohost["PROGRAM"], "prog");
+    assert_eq!(nohost["PID"], "7");
+    assert!(nohost.get("LEGACY_MSGHDR").is_none());
+    let sanitized = get("nohost", "0");
+    // Without a HOST field, "mymachine" is read as the program.
+    assert_eq!(sanitized["PROGRAM"], "mymachine");
+    assert_eq!(sanitized["MESSAGE"], "su: 'su root' failed \\xff");
+    // Sanitized in the message itself: four characters where the byte was.
+    assert_eq!(sanitized["len"], 25);
+    assert_eq!(plain["len"], 18);
+    // keep_hostname = false: HOST is always the host name.
+    assert_ne!(get("nohost", "host")["HOST"], "elsewhere");
+    assert_eq!(get("nohost", "host")["HOST"], plain_hostname(&lines));
+}
+
+/// The host name sandlog fills in, as a message without HOST shows it.
+fn plain_hostname(lines: &[serde_json::Value]) -> String {
+    lines
+        .iter()
+        .find(|l| l["SOURCE"] == "noparse" && l["i"] == "0")
+        .and_then(|l| l["HOST"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}

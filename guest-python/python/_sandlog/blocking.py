@@ -25,8 +25,6 @@ import select as _select
 import socket as _socket
 import time as _time
 
-from wit_world.imports import host
-
 from . import runtime
 
 SLICE = 0.05
@@ -44,8 +42,7 @@ def sleep(secs):
     deadline = _real_monotonic() + secs
     remaining = secs
     while remaining > 0:
-        if host.sleep(int(remaining * 1e9)):
-            runtime._host_wants_exit()
+        if runtime.sleep_part(remaining):
             return
         remaining = deadline - _real_monotonic()
 

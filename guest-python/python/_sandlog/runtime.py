@@ -39,6 +39,23 @@ _exit_wanted = False
 _exit_delivered = False
 _in_request_exit = False
 
+# Flow control (AxoSyslog's log-iw-size) and acks: `_posted` counts the
+# messages handed to the host, `_acked` how many of them every destination
+# has written. While more than `window` wait, post_message blocks (the
+# guest sleeps in the host until acks come), or, for a class that has
+# suspend() and wakeup(), suspend() is called once and wakeup() when the
+# window has room again.
+window = 10000
+_posted = 0
+_acked = 0
+suspend_mode = False
+_suspended = False
+# The source's ack tracker (its `ack_tracker` after init()), if any.
+ack_tracker = None
+_in_acks = False
+
+_FOREVER_NS = 3600 * 10**9
+
 
 def _host_wants_exit():
     """Record a pending exit request from the host, deliver it if possible."""
@@ -77,13 +94,98 @@ def exit_delivered():
     return _exit_delivered
 
 
-def poll_exit():
-    """Ask the host whether an exit is wanted; deliver it if so. True when
-    request_exit() was delivered by this call."""
-    if not _exit_delivered and host.take_exit_request():
+def on_status(status):
+    """What the host said at a contact: acks reach the ack tracker and may
+    wake a suspended source; an exit request is delivered. True when the
+    exit request came with this status."""
+    global _acked, _suspended, _in_acks
+    if status.acked > _acked:
+        _acked = status.acked
+    # A callback that posts comes back here: what that brings waits for
+    # the next contact.
+    if not _in_acks:
+        _in_acks = True
+        try:
+            if ack_tracker is not None:
+                ack_tracker._acked(_acked)
+                ack_tracker._tick()
+            if _suspended and _posted - _acked <= window:
+                _suspended = False
+                _call_source("wakeup")
+        finally:
+            _in_acks = False
+    if status.exit:
         _host_wants_exit()
         return True
     return False
+
+
+def _call_source(method):
+    try:
+        getattr(source, method)()
+    except BaseException:  # noqa: BLE001 - reported, the source goes on
+        host.log(LogLevel.ERROR, f"{method}() raised:\n" + traceback.format_exc().rstrip())
+
+
+def poll_exit():
+    """Ask the host where the source stands (acks, exit). True when
+    request_exit() was delivered by this call."""
+    return on_status(host.poll())
+
+
+def sleep_part(secs):
+    """Sleep in the host for up to `secs`, woken early for an exit request,
+    for the acks that a waiting ack tracker or a suspended source needs, or
+    when a partial ack batch is due. True when the exit request came."""
+    nanos = int(secs * 1e9)
+    wake_at = 0
+    if ack_tracker is not None:
+        if ack_tracker._waiting():
+            wake_at = _acked + 1
+        due = ack_tracker._deadline()
+        if due is not None:
+            import time
+            nanos = max(0, min(nanos, int((due - time.monotonic()) * 1e9)))
+    if _suspended:
+        wake_at = _acked + 1
+    return on_status(host.sleep(nanos, wake_at))
+
+
+def _window_full():
+    """After a hand-over: block while more than `window` messages wait, or
+    suspend a source that can be suspended."""
+    global _suspended
+    if suspend_mode:
+        if not _suspended:
+            _suspended = True
+            _call_source("suspend")
+        return
+    while _posted - _acked > window and not _exit_delivered:
+        on_status(host.sleep(_FOREVER_NS, _posted - window))
+
+
+def _bookmark(bookmark, seq):
+    if ack_tracker is None:
+        raise RuntimeError("Bookmarks can not be used without creating an AckTracker instance (self.ack_tracker)")
+    ack_tracker._track(seq, bookmark)
+
+
+def acknowledge(acked):
+    """After run(): deliver the last acks (a partial batch too). True while
+    bookmarked messages past `acked` wait."""
+    on_status(_Status(False, acked))
+    if ack_tracker is None:
+        return False
+    ack_tracker._finish()
+    return ack_tracker._waiting()
+
+
+class _Status:
+    __slots__ = ("exit", "acked")
+
+    def __init__(self, exit, acked):
+        self.exit = exit
+        self.acked = acked
 
 
 def post_message(self, msg):
@@ -100,12 +202,19 @@ def post_message(self, msg):
         size += msg._typed_size()
     if size > max_message_size:
         raise ValueError(f"message of {size} bytes exceeds max_message_size ({max_message_size} bytes)")
+    global _posted
     if capacity == 0:
-        if host.post_message(_block([msg])):
-            _host_wants_exit()
+        if msg.bookmark is not None:
+            _bookmark(msg.bookmark, _posted + 1)
+        _posted += 1
+        on_status(host.post_message(_block([msg])))
         if auto_close:
             host.close_batch()
+        if _posted - _acked > window:
+            _window_full()
         return
+    if msg.bookmark is not None:
+        _bookmark(msg.bookmark, _posted + len(_counts) + 1)
     if msg._has_extras:
         _extras.append((len(_counts), msg._extras()))
     _names.extend(pairs)
@@ -149,24 +258,40 @@ def _block(msgs):
 
 def flush():
     """Hand every buffered message to the host, in order, with batch ends."""
-    global _names, _values, _counts, _extras, _closes
+    global _names, _values, _counts, _extras, _closes, _posted
     if not _counts:
         return
+    _posted += len(_counts)
     block = MessageBlock(
         "".join(_names), _packed(map(len, _names)),
         b"".join(_values).decode("latin-1"), _packed(map(len, _values)),
         _counts.tobytes().decode("latin-1"), _extras, None if auto_close else _closes)
     _names, _values, _counts, _extras, _closes = [], [], array("I"), [], []
-    if host.post_messages(block):
-        _host_wants_exit()
+    on_status(host.post_messages(block))
+    if _posted - _acked > window:
+        _window_full()
 
 
 def log(level, text):
     host.log(level, text)
 
 
+_transport = None
+
+
 def set_transport_name(name):
+    """The TRANSPORT of the messages posted from now on. Setting the same
+    name again costs nothing, so a fetcher may set it with every message."""
+    global _transport
+    if type(name) is not str:
+        raise TypeError(f"set_transport_name() argument must be str, not {type(name).__name__}")
+    if "\0" in name:
+        raise ValueError("embedded null character")
+    if name == _transport:
+        return
+    flush()
     host.set_transport_name(name)
+    _transport = name
 
 
 # Bound late: syslogng.message imports this module.

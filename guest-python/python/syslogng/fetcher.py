@@ -66,9 +66,6 @@ class LogFetcher:
         return _runtime.source_name
 
     def set_transport_name(self, name):
-        if type(name) is not str:
-            raise TypeError(f"set_transport_name() argument must be str, not {type(name).__name__}")
-        _runtime.flush()
         _runtime.set_transport_name(name)
 
 

@@ -39,9 +39,4 @@ class LogSource:
         _runtime.close_batch()
 
     def set_transport_name(self, name):
-        if type(name) is not str:
-            raise TypeError(f"set_transport_name() argument must be str, not {type(name).__name__}")
-        if "\0" in name:
-            raise ValueError("embedded null character")
-        _runtime.flush()
         _runtime.set_transport_name(name)
