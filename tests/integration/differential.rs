@@ -612,21 +612,61 @@ fn persist_matches_syslog_ng_across_two_runs() {
 /// 3164 lines.
 #[test]
 fn parse_matches_syslog_ng() {
+    use chrono::{Datelike, FixedOffset, NaiveDate, Utc};
+    // RFC 3164 dates have no year. The script gets today's date (local
+    // time, as both sides see it) and a second date chosen so that the
+    // implementations' guesses of its year differ whenever they can:
+    // syslog-ng takes the current year for every month, except December
+    // read in January (last year) and January read in December (next
+    // year); sandlog takes the current year, or last year for a date more
+    // than 31 days ahead (a sandlog bug). Year by (syslog-ng, sandlog):
+    let local = Utc::now().with_timezone(&FixedOffset::west_opt(3 * 3600).expect("offset"));
+    let today = local.date_naive();
+    let year = today.year();
+    let date = |m, d| NaiveDate::from_ymd_opt(year, m, d).expect("a date");
+    let (other, ng_year, sl_year) = match today.month() {
+        // On 31 December UTC may already be in the next year, which sandlog
+        // goes by: a date both take as this year's whichever it is.
+        12 if today.day() == 31 => (date(6, 15), year, year),
+        // In January: 30 November, this year for syslog-ng, last for sandlog.
+        1 => (date(11, 30), year, year - 1),
+        // In December: 15 January, next year for syslog-ng, this for sandlog.
+        12 => (date(1, 15), year + 1, year),
+        // Else 31 December while it is over 33 days ahead (this year /
+        // last year) ...
+        _ if (date(12, 31) - today).num_days() > 33 => (date(12, 31), year, year - 1),
+        // ... and in the last days of November 15 January, in the past: both
+        // take it as this year's.
+        _ => (date(1, 15), year, year),
+    };
+    let rfc3164 = |d: NaiveDate| d.format("%b %e").to_string();
+    let options = [
+        ("today", rfc3164(today).leak() as &str),
+        ("ahead", rfc3164(other).leak() as &str),
+    ];
     let ng_dir = tempfile::tempdir().expect("temp dir");
     let syslog_ng = SyslogNgRun {
         driver: "python",
         script: "parse.py",
         class: "Parse",
-        options: &[],
+        options: &options,
         extra: "",
     }
-    .run(ng_dir.path(), 5);
-    let setup = sandlog_setup("parse", "parse.py", "Parse", "config_version = \"3.38\"");
-    let sandlog = run_sandlog(&setup, 5, true);
+    .run(ng_dir.path(), 6);
+    let setup = sandlog_setup(
+        "parse",
+        "parse.py",
+        "Parse",
+        &format!(
+            "options = {{ today = \"{}\", ahead = \"{}\" }}\nconfig_version = \"3.38\"",
+            options[0].1, options[1].1
+        ),
+    );
+    let sandlog = run_sandlog(&setup, 6, true);
     let rfc3164_zone =
         "an RFC 3164 time has no zone: syslog-ng takes the local zone, sandlog UTC (documented)";
     let legacy = "3.x config versions store LEGACY_MSGHDR for RFC 3164 (4.x only with flags(store-legacy-msghdr)); sandlog never does";
-    let known = [
+    let mut known = vec![
         Known {
             message: "3",
             field: "ISODATE",
@@ -651,7 +691,26 @@ fn parse_matches_syslog_ng() {
             expect: Expect::Values(Some("nginx[1234]: "), None),
             why: legacy,
         },
+        Known {
+            message: "5",
+            field: "LEGACY_MSGHDR",
+            expect: Expect::Values(Some("cron[1]: "), None),
+            why: legacy,
+        },
     ];
+    let iso = |year: i32, offset: &str| {
+        format!("{year}-{}T12:00:00{offset}", other.format("%m-%d")).leak() as &str
+    };
+    known.push(Known {
+        message: "5",
+        field: "ISODATE",
+        expect: Expect::Values(Some(iso(ng_year, "-03:00")), Some(iso(sl_year, "+00:00"))),
+        why: if ng_year == sl_year {
+            rfc3164_zone
+        } else {
+            "sandlog bug: parse() guesses another year than syslog-ng for an RFC 3164 date"
+        },
+    });
     // Every parsed line carries its own time.
     compare("parse.py", "line", &syslog_ng, &sandlog, &|_| true, &known);
 }
