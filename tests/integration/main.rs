@@ -9,6 +9,7 @@ mod util;
 
 mod api;
 mod config_errors;
+mod differential;
 mod flow;
 mod hostile;
 mod lifecycle;
