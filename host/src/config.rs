@@ -244,7 +244,8 @@ const FLAG_DEFAULTS: [(&str, bool); 13] = [
     ("validate-utf8", false),
     ("sanitize-utf8", false),
     ("multi-line", true),
-    ("store-legacy-msghdr", true),
+    // On for config versions below 4.0 (see parse_flags).
+    ("store-legacy-msghdr", false),
     ("store-raw-message", false),
     ("expect-hostname", true),
     ("guess-timezone", false),
@@ -271,10 +272,15 @@ const FLAG_SETTINGS: [(&str, &str, bool); 15] = [
 
 /// The flags dict for a source's `flags` setting; an unknown flag is an
 /// error that lists the known ones.
-fn parse_flags(settings: &[String], at: &str) -> Result<Vec<(String, bool)>> {
+fn parse_flags(settings: &[String], compat_3x: bool, at: &str) -> Result<Vec<(String, bool)>> {
     let mut flags: Vec<(String, bool)> = FLAG_DEFAULTS
         .iter()
-        .map(|(k, v)| ((*k).to_owned(), *v))
+        .map(|(k, v)| {
+            (
+                (*k).to_owned(),
+                *v || (compat_3x && *k == "store-legacy-msghdr"),
+            )
+        })
         .collect();
     for setting in settings {
         let normalized = setting.replace('_', "-");
@@ -454,6 +460,19 @@ impl Config {
                     p
                 }
             };
+            let compat_3x = match &src.config_version {
+                None => false,
+                Some(v) => {
+                    let major = v.split('.').next().and_then(|m| m.parse::<u32>().ok());
+                    match major {
+                        Some(m) => m < 4,
+                        None => bail!(
+                            "{at}: key `config_version`: {v:?} is not a version such as \"3.38\""
+                        ),
+                    }
+                }
+            };
+            let flags = parse_flags(src.flags.as_deref().unwrap_or_default(), compat_3x, &at)?;
             sources.push(SourceSpec {
                 name: name.to_owned(),
                 filename,
@@ -477,21 +496,12 @@ impl Config {
                     Some(n) => n,
                     None => DEFAULT_LOG_IW_SIZE,
                 },
-                flags: parse_flags(src.flags.as_deref().unwrap_or_default(), &at)?,
+                flags,
                 keep_hostname: src.keep_hostname.unwrap_or(true),
                 // Resolved below, once the destinations are known.
                 destinations: None,
                 python_path,
-                compat_3x: match &src.config_version {
-                    None => false,
-                    Some(v) => {
-                        let major = v.split('.').next().and_then(|m| m.parse::<u32>().ok());
-                        match major {
-                            Some(m) => m < 4,
-                            None => bail!("{at}: key `config_version`: {v:?} is not a version such as \"3.38\""),
-                        }
-                    }
-                },
+                compat_3x,
                 restart: RestartPolicy {
                     when: src.restart,
                     backoff: src.restart_backoff.unwrap_or(Duration::from_secs(1)),

@@ -8,6 +8,7 @@ EXPECT = ["run() raised: TypeError: LogMessage expected in the first parameter"]
 
 class LogMessage:
     _has_extras = False
+    bookmark = None
     _typed = None
 
     def __init__(self):

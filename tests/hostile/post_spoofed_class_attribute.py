@@ -11,6 +11,7 @@ EXPECT = [
 
 class Liar:
     _has_extras = False
+    bookmark = None
     _size = 0
 
     def __init__(self):

@@ -11,6 +11,7 @@ EXPECT = ["run() raised: TypeError: LogMessage expected in the first parameter"]
 
 class Fake:
     _has_extras = False
+    bookmark = None
 
     def __init__(self, text):
         self._s = {"MESSAGE": text.encode(), "SOURCE": b"healthy"}

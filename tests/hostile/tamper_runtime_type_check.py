@@ -10,6 +10,7 @@ EXPECT = ["tamper-contained-runtime-check"]
 
 class Fake:
     _has_extras = False
+    bookmark = None
     _size = 0
 
     def __init__(self):

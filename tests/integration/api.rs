@@ -292,6 +292,7 @@ class P(LogSource):
         ("plain", "[]", true),
         ("noparse", r#"["no-parse", "store-raw-message"]"#, true),
         ("noheader", r#"["no-header"]"#, true),
+        ("legacy", r#"["store-legacy-msghdr"]"#, true),
         (
             "strict",
             r#"["syslog-protocol", "no-rfc3164-fallback"]"#,
@@ -328,7 +329,8 @@ class P(LogSource):
     let plain = get("plain", "0");
     assert_eq!(plain["HOST"], "mymachine");
     assert_eq!(plain["PROGRAM"], "su");
-    assert_eq!(plain["LEGACY_MSGHDR"], "su: ");
+    assert!(plain.get("LEGACY_MSGHDR").is_none(), "off in 4.x");
+    assert_eq!(get("legacy", "0")["LEGACY_MSGHDR"], "su: ");
     assert_eq!(plain["MESSAGE"], "'su root'\nfailed \\xff");
     assert_eq!(get("plain", "host")["HOST"], "elsewhere");
 

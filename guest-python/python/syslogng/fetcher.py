@@ -63,7 +63,8 @@ class LogFetcher:
 
     @property
     def persist_name(self):
-        return _runtime.source_name
+        # As syslog-ng formats it for a fetcher with persist-name().
+        return "python-fetcher." + _runtime.source_name
 
     def set_transport_name(self, name):
         _runtime.set_transport_name(name)
@@ -105,6 +106,11 @@ def drive(fetcher, no_data_delay, time_reopen):
                 connected = bool(fetcher.open())
                 continue
             code, msg = _result(fetcher.fetch())
+            if code is LogFetcherResult.SUCCESS and msg.bookmark is not None \
+                    and _runtime.ack_tracker is None:
+                # As AxoSyslog: such a fetch counts as an error.
+                host.log(LogLevel.ERROR, "bookmarks can not be used without creating an AckTracker instance (self.ack_tracker)")
+                code = LogFetcherResult.ERROR
             if code is LogFetcherResult.SUCCESS:
                 # An exit request comes back with the next flush of posts.
                 post(fetcher, msg)

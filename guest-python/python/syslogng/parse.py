@@ -10,8 +10,8 @@ carried by `self.parse_options`) apply as in syslog-ng:
   message instead of being read as RFC 3164;
 - no-hostname (expect-hostname off): RFC 3164 text has no HOST field;
 - store-raw-message: the text is kept as RAWMSG;
-- store-legacy-msghdr (on by default): LEGACY_MSGHDR keeps the RFC 3164
-  `PROGRAM[PID]: ` header;
+- store-legacy-msghdr (on by default for config versions below 4.0, as
+  in syslog-ng): LEGACY_MSGHDR keeps the RFC 3164 `PROGRAM[PID]: ` header;
 - sanitize-utf8: invalid UTF-8 in MESSAGE becomes \\xNN escapes;
 - no-multi-line: line breaks in MESSAGE become spaces.
 """
@@ -88,10 +88,15 @@ def _rfc3164(msg, m, flags):
     msg.set_pri(min(int(pri), 191))
     now = _dt.datetime.now(_UTC)
     try:
-        ts = _dt.datetime(now.year, _MONTHS[month], int(day), int(hh), int(mm), int(ss), tzinfo=_UTC)
-        # A December message read in January is from last year.
-        if ts - now > _dt.timedelta(days=31):
-            ts = ts.replace(year=now.year - 1)
+        # As syslog-ng guesses the year: this year's, but a December
+        # message read in January is last year's and a January message
+        # read in December next year's.
+        year = now.year
+        if _MONTHS[month] == 12 and now.month == 1:
+            year -= 1
+        elif _MONTHS[month] == 1 and now.month == 12:
+            year += 1
+        ts = _dt.datetime(year, _MONTHS[month], int(day), int(hh), int(mm), int(ss), tzinfo=_UTC)
         msg.set_timestamp(ts)
     except (KeyError, ValueError):
         pass
@@ -100,7 +105,7 @@ def _rfc3164(msg, m, flags):
     msg["PROGRAM"] = program
     if pid:
         msg["PID"] = pid
-    if flags.get("store-legacy-msghdr", True):
+    if flags.get("store-legacy-msghdr"):
         msg["LEGACY_MSGHDR"] = header
     msg["MESSAGE"] = body
 

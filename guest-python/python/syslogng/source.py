@@ -30,7 +30,8 @@ class LogSource:
 
     @property
     def persist_name(self):
-        return _runtime.source_name
+        # As syslog-ng formats it for a source with persist-name().
+        return "python-source." + _runtime.source_name
 
     # The hot path lives in _sandlog.runtime, next to the buffer it fills.
     post_message = _runtime.post_message
