@@ -854,4 +854,24 @@ code = ""
         assert!(err.contains("log_iw_size"), "{err}");
         Ok(())
     }
+
+    #[test]
+    fn recycle_above_must_fit_under_memory() -> Result<()> {
+        let src = "[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\n";
+        let cfg = parse(&format!(
+            "{src}policy = {{ memory = \"128MiB\", recycle_above = \"64MiB\" }}\n"
+        ))?;
+        assert_eq!(cfg.sources[0].policy.recycle_above, Some(64 * 1024 * 1024));
+        for bad in [
+            "policy = { memory = \"64MiB\", recycle_above = \"64MiB\" }",
+            "policy = { recycle_above = \"8MiB\" }",
+        ] {
+            let err = parse(&format!("{src}{bad}\n"))
+                .err()
+                .map(|e| format!("{e:#}"))
+                .unwrap_or_default();
+            assert!(err.contains("recycle_above"), "{bad}: {err}");
+        }
+        Ok(())
+    }
 }

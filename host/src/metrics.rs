@@ -35,6 +35,8 @@ pub struct SourceMetrics {
     /// guest); stays 0 for a well-behaved source.
     pub dropped: AtomicU64,
     pub restarts: AtomicU64,
+    /// Fresh instances because memory stayed above recycle_above.
+    pub recycles: AtomicU64,
     pub state: AtomicU64,
     /// Linear memory of the current instance, and the most it has had.
     pub memory: AtomicU64,
@@ -96,7 +98,7 @@ impl Registry {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-        let source_metrics: [Metric<SourceMetrics>; 9] = [
+        let source_metrics: [Metric<SourceMetrics>; 10] = [
             (
                 "sandlog_source_messages_total",
                 "counter",
@@ -126,6 +128,12 @@ impl Registry {
                 "counter",
                 "Restarts after a failure.",
                 |m| m.restarts.load(Relaxed),
+            ),
+            (
+                "sandlog_source_recycles_total",
+                "counter",
+                "Fresh instances after memory stayed above recycle_above.",
+                |m| m.recycles.load(Relaxed),
             ),
             (
                 "sandlog_source_state",

@@ -37,6 +37,7 @@ pub struct RawPolicy {
     pub env: Option<BTreeMap<String, String>>,
     pub max_message_size: Option<ByteSize>,
     pub max_handles: Option<u32>,
+    pub recycle_above: Option<ByteSize>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -94,6 +95,9 @@ pub struct Policy {
     /// Most WASI handles (files, sockets, streams, pollables) a guest may
     /// hold at once. Default: 1024.
     pub max_handles: u32,
+    /// Linear memory above which the source is recycled: asked to exit,
+    /// deinitialised, and started again in a fresh instance. Default: none.
+    pub recycle_above: Option<u64>,
 }
 
 /// A checked mount.
@@ -117,9 +121,14 @@ impl Default for Policy {
             env: Vec::new(),
             max_message_size: 64 * 1024,
             max_handles: 1024,
+            recycle_above: None,
         }
     }
 }
+
+/// The lowest `recycle_above`: a fresh instance takes about 15 MiB, and a
+/// threshold near that would recycle a source over and over.
+const MIN_RECYCLE_ABOVE: u64 = 32 * 1024 * 1024;
 
 /// The guest paths sandlog mounts itself (the standard library, the
 /// source's state directory, its python_path), which no policy may use.
@@ -211,6 +220,23 @@ impl Policy {
                 );
             }
             self.max_handles = h;
+        }
+        if let Some(r) = raw.recycle_above {
+            if r.as_u64() < MIN_RECYCLE_ABOVE {
+                bail!(
+                    "{at}: key `recycle_above`: {r} is below the 32 MiB a fresh instance may use"
+                );
+            }
+            self.recycle_above = Some(r.as_u64());
+        }
+        if let Some(r) = self.recycle_above
+            && r >= self.memory
+        {
+            bail!(
+                "{at}: key `recycle_above`: {} is not below `memory` ({}): the source would hit its memory limit first",
+                ByteSize(r),
+                ByteSize(self.memory)
+            );
         }
         Ok(())
     }

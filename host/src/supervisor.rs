@@ -5,6 +5,7 @@
 //! never stops the others.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -34,6 +35,9 @@ pub enum Ending {
     Trapped,
     /// run() did not return within the exit grace and was interrupted.
     Interrupted,
+    /// Its memory went above `recycle_above`: it was asked to exit and
+    /// starts again in a fresh instance.
+    Recycled,
 }
 
 /// What a whole `run` did.
@@ -215,8 +219,16 @@ async fn run_source(
         if *stop.borrow() != Stop::Running {
             return (name, ending);
         }
+        if ending == Ending::Recycled {
+            metrics
+                .recycles
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!("recycled: starting again in a fresh instance");
+            continue;
+        }
         let reason = match (&ending, policy.when) {
-            (_, Restart::Never) | (Ending::NotStarted | Ending::Interrupted, _) => None,
+            (_, Restart::Never)
+            | (Ending::NotStarted | Ending::Interrupted | Ending::Recycled, _) => None,
             (Ending::Returned, Restart::OnFailure) => None,
             (Ending::Returned, Restart::Always) => Some("run() returned"),
             (Ending::Raised, _) => Some("run() raised"),
@@ -338,9 +350,17 @@ async fn lifecycle(
     tracing::debug!(policy = ?spec.policy, "effective policy");
     tracing::info!("running");
     metrics.set_state(State::Running);
+    let recycling = Arc::new(AtomicBool::new(false));
+    let watcher = spec
+        .policy
+        .recycle_above
+        .map(|limit| watch_memory(limit, &metrics, &control, &recycling));
     let ran = guard
         .call(&mut stop, "run()", true, src.call_run(&mut store))
         .await;
+    if let Some(w) = watcher {
+        w.abort();
+    }
     let ending = match ran {
         Guarded::Done(result) => classify_run(result),
         Guarded::Interrupted => Ending::Interrupted,
@@ -350,6 +370,17 @@ async fn lifecycle(
         settle_acks(&guard, &mut stop, &guest, &mut store).await;
         deinit(&guard, &mut stop, &guest, &mut store).await;
     }
+    // A source asked to exit for recycling that returned (or had to be
+    // interrupted) starts again; one that failed meanwhile is restarted
+    // as a failure.
+    let ending = match ending {
+        Ending::Returned | Ending::Interrupted
+            if recycling.load(Ordering::SeqCst) && *stop.borrow() == Stop::Running =>
+        {
+            Ending::Recycled
+        }
+        other => other,
+    };
     let stats = store.data().stats;
     tracing::info!(
         messages = stats.messages,
@@ -360,6 +391,50 @@ async fn lifecycle(
         "source ended"
     );
     Ok(ending)
+}
+
+/// How often a source's memory is compared with its `recycle_above`.
+const RECYCLE_CHECK: Duration = Duration::from_secs(1);
+
+/// Asks the source to exit once its linear memory is above `limit` (it
+/// never shrinks, so once above it stays above), marking it for recycling.
+/// An instance that is above the limit as soon as it runs is left alone:
+/// recycling it would only start another such instance.
+fn watch_memory(
+    limit: u64,
+    metrics: &Arc<SourceMetrics>,
+    control: &Arc<Control>,
+    recycling: &Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    let (metrics, control, recycling) = (metrics.clone(), control.clone(), recycling.clone());
+    // Read before run() starts, which may grow it at once.
+    let at_start = metrics.memory.load(Ordering::Relaxed);
+    let task = async move {
+        if at_start > limit {
+            tracing::warn!(
+                memory = at_start,
+                recycle_above = limit,
+                "the instance is above recycle_above as soon as it runs; it is not recycled"
+            );
+            return;
+        }
+        let mut tick = tokio::time::interval(RECYCLE_CHECK);
+        loop {
+            tick.tick().await;
+            let memory = metrics.memory.load(Ordering::Relaxed);
+            if memory > limit {
+                tracing::info!(
+                    memory,
+                    recycle_above = limit,
+                    "memory is above recycle_above; recycling: request_exit(), deinit(), a fresh instance"
+                );
+                recycling.store(true, Ordering::SeqCst);
+                control.request_exit();
+                return;
+            }
+        }
+    };
+    tokio::spawn(task.instrument(tracing::Span::current()))
 }
 
 fn millis(d: Duration) -> u32 {

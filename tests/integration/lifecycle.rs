@@ -1,7 +1,7 @@
 //! Lifecycle: init verdicts, exceptions with tracebacks, stopping on
 //! signals while run() is blocked, exit codes.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::util::{self, Setup};
 
@@ -653,4 +653,93 @@ fn sighup_reloads_added_removed_and_changed_sources() {
         .filter(|l| l.contains("source=keep") && l.contains("running"))
         .count();
     assert_eq!(keep_started, 1, "{}", out.stderr);
+}
+
+#[test]
+fn a_source_above_recycle_above_is_recycled_without_loss_or_repeats() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "grower"
+class = "Grower"
+policy = { memory = "128MiB", recycle_above = "48MiB" }
+destinations = ["out"]
+code = """
+import time
+from syslogng import LogSource, LogMessage, Persist
+class Grower(LogSource):
+    def init(self, options):
+        self.state = Persist("grower", defaults={"seq": 0, "instance": 0})
+        self.state["instance"] += 1
+        self.exit = False
+        return True
+    def run(self):
+        if self.state["instance"] == 1:
+            # Linear memory grows past recycle_above and never shrinks.
+            blob = bytearray(48 * 1024 * 1024)
+            del blob
+        seq = self.state["seq"]
+        while not self.exit:
+            seq += 1
+            m = LogMessage(f"m{seq}")
+            m["seq"] = seq
+            m["instance"] = self.state["instance"]
+            self.post_message(m)
+            time.sleep(0.01)
+        self.state["seq"] = seq
+    def request_exit(self):
+        self.exit = True
+"""
+
+[[destination]]
+name = "out"
+type = "file"
+path = "out.jsonl"
+"#,
+    );
+    let child = setup.command().spawn().expect("start");
+    let out = setup.path("out.jsonl");
+    let started = Instant::now();
+    let instances = || -> Vec<i64> {
+        std::fs::read_to_string(&out)
+            .map(|t| {
+                util::json_lines(&t)
+                    .iter()
+                    .map(|l| l["instance"].as_i64().unwrap_or(0))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    while instances().iter().filter(|&&i| i == 2).count() < 20 && started.elapsed() < LIMIT {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    util::signal(&child, "TERM");
+    let run = util::wait(child, LIMIT);
+    run.assert_success();
+    let lines = util::json_lines(&std::fs::read_to_string(&out).expect("out"));
+    let seqs: Vec<i64> = lines
+        .iter()
+        .map(|l| l["seq"].as_i64().unwrap_or(0))
+        .collect();
+    let expected: Vec<i64> = (1..=seqs.len() as i64).collect();
+    assert_eq!(
+        seqs, expected,
+        "every message once, in order, across the recycle"
+    );
+    let firsts = lines.iter().filter(|l| l["instance"] == 1).count();
+    assert!(firsts > 0, "the first instance posted");
+    assert!(
+        lines[firsts..].iter().all(|l| l["instance"] == 2),
+        "then the second, which stays under the threshold"
+    );
+    assert!(
+        run.stderr
+            .contains("memory is above recycle_above; recycling"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("recycled: starting again in a fresh instance")
+    );
 }
