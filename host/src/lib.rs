@@ -8,6 +8,8 @@
 //! - [`runtime`]: the wasmtime engine, the guest component and its caches.
 //! - [`sandbox`]: one source's store: its WASI context and the host side of
 //!   the guest's imports (the hot path from `post_message` to a sink).
+//! - [`delivery`]: a source's messages from the guest's blocks to the
+//!   destinations: the hot path.
 //! - [`render`]: turns a guest message into a JSON line, or frames it.
 //! - [`syslog_format`]: the RFC 5424 and RFC 3164 renderings.
 //! - [`sink`]: the destinations that lines are written to.
@@ -20,6 +22,7 @@
 pub mod acks;
 pub mod bindings;
 pub mod config;
+pub mod delivery;
 pub mod logging;
 pub mod metrics;
 pub mod policy;

@@ -8,9 +8,10 @@
 //! host log). Its linear memory and its WASI handles are capped by the
 //! policy.
 //!
-//! The hot path of sandlog is [`Host::post_messages`]: a batch of messages
-//! from the guest is rendered into one chunk of JSON lines and handed to the
-//! destinations; while their queues are full the guest stays suspended.
+//! The hot path of sandlog starts at [`Host::post_messages`]: a block of
+//! messages from the guest goes to the source's [`Delivery`], which renders
+//! it and hands it to the destinations; while they are behind, the guest
+//! stays suspended.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -31,9 +32,10 @@ use crate::acks::AckState;
 use crate::bindings::sandlog::guest::{host, types};
 use crate::bindings::{LogLevel, MessageBlock, Status};
 use crate::config::SourceSpec;
+use crate::delivery::{Delivery, Stats};
 use crate::metrics::SourceMetrics;
 use crate::policy::{MountMode, Policy};
-use crate::render::{self, MessageView, Received, SourceFields};
+use crate::render::SourceFields;
 use crate::runtime::Runtime;
 use crate::sink::Sinks;
 
@@ -98,39 +100,15 @@ impl Control {
     }
 }
 
-/// Counters of one source's traffic.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Stats {
-    pub messages: u64,
-    pub batches: u64,
-    pub bytes: u64,
-    /// Time spent rendering posted messages, in the host.
-    pub render_time: Duration,
-}
-
 /// Everything a source's store holds.
 pub struct SourceState {
     name: Arc<str>,
     wasi: WasiCtx,
     table: ResourceTable,
     limits: Limits,
-    max_message_size: u64,
     metrics: Arc<SourceMetrics>,
     control: Arc<Control>,
-    fields: SourceFields,
-    sinks: Sinks,
-    /// Messages received from the guest (refused ones included), and how
-    /// many of them have been handed to the destinations; the acks count
-    /// in the same units.
-    posted: u64,
-    delivered: u64,
-    acks: Arc<AckState>,
-    /// Unbuffered mode: the batch not yet closed, one text per encoding.
-    pending: Vec<String>,
-    pending_lines: u64,
-    /// Reused for framing a message.
-    scratch: String,
-    pub stats: Stats,
+    delivery: Delivery,
 }
 
 impl WasiView for SourceState {
@@ -268,30 +246,25 @@ pub fn new_store(
         .tables(64)
         .memories(8)
         .build();
+    let mut fields = SourceFields::new(&spec.name, hostname);
+    fields.set_keep_hostname(spec.keep_hostname);
     let state = SourceState {
-        name,
+        name: name.clone(),
         wasi: wasi.build(),
         table,
         limits: Limits {
             inner: limits,
             metrics: metrics.clone(),
         },
-        max_message_size: policy.max_message_size,
+        delivery: Delivery::new(
+            name,
+            fields,
+            sinks,
+            policy.max_message_size,
+            metrics.clone(),
+        ),
         metrics,
         control,
-        fields: {
-            let mut fields = SourceFields::new(&spec.name, hostname);
-            fields.set_keep_hostname(spec.keep_hostname);
-            fields
-        },
-        sinks,
-        posted: 0,
-        delivered: 0,
-        acks: Arc::new(AckState::default()),
-        pending: Vec::new(),
-        pending_lines: 0,
-        scratch: String::new(),
-        stats: Stats::default(),
     };
     let mut store = Store::new(&runtime.engine, state);
     store.limiter(|s| &mut s.limits);
@@ -354,121 +327,26 @@ fn address_check(source: Arc<str>, policy: Arc<Policy>) -> AddrCheck {
 }
 
 impl SourceState {
-    async fn deliver(&mut self, texts: Vec<String>, lines: u64) {
-        let bytes = texts.first().map_or(0, |t| t.len() as u64);
-        self.stats.bytes += bytes;
-        self.metrics.bytes.fetch_add(bytes, Relaxed);
-        self.delivered = self.posted;
-        if !self.sinks.send(texts, lines, &self.acks, self.posted).await {
-            tracing::error!(source = %self.name, "a destination has failed; messages of this source cannot be delivered");
-        }
-    }
-
-    async fn close_pending(&mut self) {
-        // Refused messages are counted too, so that the acks reach them.
-        if self.posted > self.delivered {
-            let text = std::mem::take(&mut self.pending);
-            let lines = std::mem::take(&mut self.pending_lines);
-            self.deliver(text, lines).await;
-        }
-    }
-
-    /// Renders a block of messages from the guest into `text`; returns how
-    /// many were rendered. Everything in the block comes from the guest: a
-    /// block whose lengths do not add up is refused (and said so), never
-    /// read out of bounds, and an oversized message is refused even from a
-    /// guest that skipped its own check.
-    fn render_block(&mut self, block: &MessageBlock, texts: &mut Vec<String>) -> u64 {
-        let encodings = self.sinks.encodings().to_vec();
-        texts.resize_with(encodings.len(), String::new);
-        let started = std::time::Instant::now();
-        let received = Received::now();
-        let decoded = (
-            render::latin1(&block.name_lengths).map(|b| render::packed_u32s(&b)),
-            render::latin1(&block.values),
-            render::latin1(&block.value_lengths).map(|b| render::packed_u32s(&b)),
-            render::latin1(&block.counts).map(|b| render::packed_u32s(&b)),
-        );
-        let (Some(name_lengths), Some(values), Some(value_lengths), Some(counts)) = decoded else {
-            tracing::error!(source = %self.name, "malformed message block from the guest (not bytes); refused");
-            return 0;
-        };
-        let mut pairs = Vec::new();
-        let split = render::split_pairs(
-            &block.names,
-            &name_lengths,
-            &values,
-            &value_lengths,
-            &mut pairs,
-        );
-        self.posted += counts.len() as u64;
-        let mut extras = block.extras.iter().peekable();
-        let mut at = 0usize;
-        let mut rendered = 0u64;
-        let mut refused_pairs = 0usize;
-        for (index, &count) in counts.iter().enumerate() {
-            let end = at.saturating_add(count as usize);
-            let (Some(()), Some(msg_pairs)) = (split, pairs.get(at..end)) else {
-                tracing::error!(source = %self.name, refused = counts.len() - index, "malformed message block from the guest; refused");
-                break;
-            };
-            let extra = match extras.peek() {
-                Some((i, _)) if *i as usize == index => extras.next().map(|(_, e)| e),
-                _ => None,
-            };
-            at = end;
-            let size =
-                render::message_size(msg_pairs, name_lengths.get(at - msg_pairs.len()..at), extra);
-            if size > self.max_message_size {
-                tracing::error!(source = %self.name, size, "refused a message over max_message_size");
-                continue;
-            }
-            let view = MessageView {
-                pairs: msg_pairs,
-                extras: extra,
-            };
-            for (i, (text, &encoding)) in texts.iter_mut().zip(&encodings).enumerate() {
-                let refused = render::encode(
-                    text,
-                    &mut self.scratch,
-                    view,
-                    &self.fields,
-                    &received,
-                    encoding,
-                );
-                if i == 0 {
-                    refused_pairs += refused;
-                }
-            }
-            rendered += 1;
-        }
-        if refused_pairs > 0 {
-            tracing::warn!(source = %self.name, refused_pairs, "refused pairs named like fields sandlog computes (SOURCE, PRI, ...)");
-        }
-        self.stats.messages += rendered;
-        self.metrics.messages.fetch_add(rendered, Relaxed);
-        self.metrics
-            .dropped
-            .fetch_add(counts.len() as u64 - rendered, Relaxed);
-        self.stats.render_time += started.elapsed();
-        rendered
-    }
-
-    /// Flushes what unbuffered mode still holds (the batch was never closed).
+    /// Hands on everything the guest posted and waits until the
+    /// destinations have it.
     pub async fn finish(&mut self) {
-        self.close_pending().await;
+        self.delivery.finish().await;
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.delivery.stats()
     }
 
     /// How many messages the guest has posted, and how far the
     /// destinations have written them.
     pub fn acks(&self) -> (u64, Arc<AckState>) {
-        (self.posted, self.acks.clone())
+        self.delivery.acks()
     }
 
     fn status(&self) -> Status {
         Status {
             exit: self.control.take(),
-            acked: self.acks.acked(),
+            acked: self.delivery.acked(),
         }
     }
 }
@@ -477,46 +355,27 @@ impl types::Host for SourceState {}
 
 impl host::Host for SourceState {
     async fn post_message(&mut self, block: MessageBlock) -> Status {
-        let mut texts = std::mem::take(&mut self.pending);
-        let rendered = self.render_block(&block, &mut texts);
-        self.pending = texts;
-        self.pending_lines += rendered;
+        self.delivery.post_one(&block);
         self.status()
     }
 
     async fn close_batch(&mut self) {
-        if self.pending_lines > 0 {
-            self.stats.batches += 1;
-            self.metrics.batches.fetch_add(1, Relaxed);
-        }
-        self.close_pending().await;
+        self.delivery.close_batch().await;
     }
 
     async fn post_messages(&mut self, block: MessageBlock) -> Status {
-        let size = block.values.len() + block.names.len() * 2 + 1024;
-        let mut texts: Vec<String> = self
-            .sinks
-            .encodings()
-            .iter()
-            .map(|_| String::with_capacity(size))
-            .collect();
-        let rendered = self.render_block(&block, &mut texts);
-        let batches = block.closes.as_ref().map_or(rendered, |c| c.len() as u64);
-        self.stats.batches += batches;
-        self.metrics.batches.fetch_add(batches, Relaxed);
-        self.deliver(texts, rendered).await;
+        self.delivery.post_block(block).await;
         self.status()
     }
 
     async fn set_transport_name(&mut self, name: String) {
-        self.close_pending().await;
-        self.fields.set_transport(&name);
+        self.delivery.set_transport(&name).await;
     }
 
     async fn sleep(&mut self, nanos: u64, wake_at_acked: u64) -> Status {
-        self.close_pending().await;
+        self.delivery.close_pending().await;
         let control = self.control.clone();
-        let acks = self.acks.clone();
+        let acks = self.delivery.ack_state().clone();
         let woken = control.wake.notified();
         if !control.exit_pending() {
             let acked = async {
@@ -535,7 +394,7 @@ impl host::Host for SourceState {
     }
 
     async fn poll(&mut self) -> Status {
-        self.close_pending().await;
+        self.delivery.close_pending().await;
         self.status()
     }
 

@@ -381,7 +381,7 @@ async fn lifecycle(
         }
         other => other,
     };
-    let stats = store.data().stats;
+    let stats = store.data().stats();
     tracing::info!(
         messages = stats.messages,
         batches = stats.batches,

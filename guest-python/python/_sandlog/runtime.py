@@ -191,21 +191,41 @@ class _Status:
 def post_message(self, msg):
     """LogSource.post_message: the hot path of every message.
 
-    Buffered, a message costs three list operations; it leaves the guest
-    with the rest of the buffer when the buffer is full, before the source
-    blocks, and when run() returns."""
+    Buffered, a plain message (string pairs only, no bookmark) costs three
+    list operations; it leaves the guest with the rest of the buffer when
+    the buffer is full, before the source blocks, and when run() returns."""
     if type(msg) is not LogMessage and not isinstance(msg, LogMessage):
         raise TypeError("LogMessage expected in the first parameter")
+    if msg._has_extras or capacity == 0:
+        _post_slow(msg)
+        return
     pairs = msg._s
+    if msg._size > max_message_size:
+        _too_big(msg._size)
+    _names.extend(pairs)
+    _values.extend(pairs.values())
+    _counts.append(len(pairs))
+    if len(_counts) >= capacity:
+        flush()
+
+
+def _too_big(size):
+    raise ValueError(f"message of {size} bytes exceeds max_message_size ({max_message_size} bytes)")
+
+
+def _post_slow(msg):
+    """post_message for a message with typed values, other extras or a
+    bookmark, and for unbuffered mode."""
+    global _posted
     size = msg._size
-    if msg._has_extras and msg._typed:
+    if msg._typed:
         size += msg._typed_size()
     if size > max_message_size:
-        raise ValueError(f"message of {size} bytes exceeds max_message_size ({max_message_size} bytes)")
-    global _posted
+        _too_big(size)
+    bookmark = msg.bookmark
     if capacity == 0:
-        if msg.bookmark is not None:
-            _bookmark(msg.bookmark, _posted + 1)
+        if bookmark is not None:
+            _bookmark(bookmark, _posted + 1)
         _posted += 1
         on_status(host.post_message(_block([msg])))
         if auto_close:
@@ -213,10 +233,11 @@ def post_message(self, msg):
         if _posted - _acked > window:
             _window_full()
         return
-    if msg.bookmark is not None:
-        _bookmark(msg.bookmark, _posted + len(_counts) + 1)
-    if msg._has_extras:
+    if bookmark is not None:
+        _bookmark(bookmark, _posted + len(_counts) + 1)
+    if msg._has_fields():
         _extras.append((len(_counts), msg._extras()))
+    pairs = msg._s
     _names.extend(pairs)
     _values.extend(pairs.values())
     _counts.append(len(pairs))
@@ -245,7 +266,7 @@ def _block(msgs):
     names, values, counts, extras = [], [], [], []
     for i, msg in enumerate(msgs):
         pairs = msg._s
-        if msg._has_extras:
+        if msg._has_fields():
             extras.append((i, msg._extras()))
         names.extend(pairs)
         values.extend(pairs.values())

@@ -155,19 +155,20 @@ def _as_text(tv):
 class LogMessage:
     """A log message: name-value pairs plus priority, timestamp and origin."""
 
+    # Every message has its string pairs and their size (characters of
+    # names, bytes of values, kept as they change so that posting checks
+    # max_message_size without summing; typed values are counted when
+    # posted). Slots make the common message one object without a dict.
+    __slots__ = ("_s", "_size", "__dict__")
     # Rarely set parts live on the class until a message sets its own;
-    # _has_extras tells the hot path whether any is set.
+    # _has_extras tells the hot path whether any is set, or a bookmark.
     _has_extras = False
-    # The size of its string pairs (characters of names, bytes of
-    # values), kept as they change so that posting checks max_message_size
-    # without summing; typed values are counted when posted.
-    _size = 0
     _typed = None
     _pri = None
     _ts = None
     _addr = None
     _raw_size = None
-    bookmark = None
+    _bookmark = None
 
     def __init__(self, message=None, bookmark=None):
         tm = type(message)
@@ -180,6 +181,7 @@ class LogMessage:
             self._size = len(message) + 7
         elif message is None:
             self._s = {}
+            self._size = 0
         elif isinstance(message, (bytes, memoryview)):
             message = bytes(message)
             self._s = {"MESSAGE": message}
@@ -319,6 +321,15 @@ class LogMessage:
         self._raw_size = size
         self._has_extras = True
 
+    @property
+    def bookmark(self):
+        return self._bookmark
+
+    @bookmark.setter
+    def bookmark(self, bookmark):
+        self._bookmark = bookmark
+        self._has_extras = True
+
     def set_bookmark(self, bookmark):
         self.bookmark = bookmark
 
@@ -338,6 +349,11 @@ class LogMessage:
         for key, tv in self._typed.items():
             size += len(key) + (sum(map(len, tv.value)) if type(tv) is _List else 8)
         return size
+
+    def _has_fields(self):
+        """Whether it has parts beyond string pairs (not the bookmark)."""
+        return bool(self._typed) or self._pri is not None or self._ts is not None \
+            or self._addr is not None or self._raw_size is not None
 
     def _extras(self):
         """What the message has beyond string pairs. Built when the message
