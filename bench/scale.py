@@ -1,8 +1,18 @@
 #!/usr/bin/env python3
 """Many tenants in one process: for 1, 100 and 1000 idle sources in one
-`sandlog run`, the process RSS once every source is running, the slope per
-source, the median instantiate+init time, and the time from SIGTERM to
+`sandlog run`, the process memory once every source is running, the slope
+per source, the median instantiate+init time, and the time from SIGTERM to
 exit. Each source posts one message and sleeps until asked to exit.
+
+Memory is read three ways, because they differ a lot here: every instance
+maps the guest's heap image copy-on-write from the same file, and RSS
+counts each page of that file once per instance that touched it although
+the page cache holds it once. PSS shares such pages out among the
+mappings; USS (private pages) is what one more source costs.
+
+Also runs a single source SINGLE_RUNS times (default 10) and reports the
+median of its instantiate+init time: with many sources starting at once
+the per-source figure mostly measures waiting for a core.
 
 usage: bench/scale.py [COUNTS...]   (default: 1 100 1000; builds --release
        first unless SANDLOG_BIN names the binary)
@@ -36,12 +46,16 @@ class Idle(LogSource):
 '''
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
+def memory_kib(pid):
+    """RSS, PSS and USS (private clean + private dirty) of a process."""
+    fields = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                fields[parts[0].rstrip(":")] = int(parts[1])
+    return (fields.get("Rss", 0), fields.get("Pss", 0),
+            fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0))
 
 
 def measure(binary, cache, workdir, n):
@@ -74,7 +88,7 @@ def measure(binary, cache, workdir, n):
         time.sleep(0.05)
     started = time.perf_counter() - t0
     time.sleep(1.0)
-    rss = rss_kib(proc.pid)
+    mem = memory_kib(proc.pid)
     t1 = time.perf_counter()
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=600)
@@ -87,7 +101,7 @@ def measure(binary, cache, workdir, n):
             if m:
                 unit = {"ns": 1e-6, "µs": 1e-3, "us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
                 inits.append(float(m.group(1)) * unit)
-    return started, rss, stop, inits
+    return started, mem, stop, inits
 
 
 def main():
@@ -98,18 +112,29 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         cache = os.path.join(d, "cache")
         subprocess.run([binary, "--cache-dir", cache, "prepare"], check=True, stderr=subprocess.DEVNULL)
+        singles = []
+        for _ in range(int(os.environ.get("SINGLE_RUNS", "10"))):
+            singles += measure(binary, cache, d, 1)[3]
+        if singles:
+            print(f"one source alone, instantiate+init: median {statistics.median(singles):.2f}ms "
+                  f"over {len(singles)} runs (min {min(singles):.2f}ms, max {max(singles):.2f}ms)")
         rows = []
-        print(f"{'sources':>8} {'all up':>9} {'RSS':>10} {'init median':>12} {'init p90':>9} {'SIGTERM to exit':>16}")
+        print(f"{'sources':>8} {'all up':>9} {'RSS':>10} {'PSS':>10} {'USS':>10} {'init median':>12} "
+              f"{'init p90':>9} {'SIGTERM to exit':>16}")
         for n in COUNTS:
-            started, rss, stop, inits = measure(binary, cache, d, n)
+            started, mem, stop, inits = measure(binary, cache, d, n)
             inits.sort()
             med = statistics.median(inits) if inits else float("nan")
             p90 = inits[int(len(inits) * 0.9)] if inits else float("nan")
-            rows.append((n, rss))
-            print(f"{n:>8} {started:>8.2f}s {rss / 1024:>8.1f}MiB {med:>10.2f}ms {p90:>7.2f}ms {stop * 1000:>14.0f}ms")
+            rows.append((n, mem))
+            rss, pss, uss = (m / 1024 for m in mem)
+            print(f"{n:>8} {started:>8.2f}s {rss:>7.1f}MiB {pss:>7.1f}MiB {uss:>7.1f}MiB {med:>10.2f}ms "
+                  f"{p90:>7.2f}ms {stop * 1000:>14.0f}ms")
         if len(rows) >= 2:
-            (n0, r0), (n1, r1) = rows[0], rows[-1]
-            print(f"RSS slope: {(r1 - r0) / (n1 - n0) / 1024:.2f} MiB per idle source ({n0} -> {n1} sources)")
+            (n0, m0), (n1, m1) = rows[0], rows[-1]
+            slopes = [(b - a) / (n1 - n0) / 1024 for a, b in zip(m0, m1)]
+            print(f"slope per idle source ({n0} -> {n1} sources): RSS {slopes[0]:.2f} MiB, "
+                  f"PSS {slopes[1]:.2f} MiB, USS {slopes[2]:.2f} MiB")
 
 
 if __name__ == "__main__":
