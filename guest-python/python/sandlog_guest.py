@@ -242,7 +242,8 @@ def _warm_up():
     setup = _types.SimpleNamespace(
         name="warm", filename="<warm>", code=_WARM_SCRIPT, class_name="Warm",
         buffer=256, max_message_size=65536, env=[], fetch_no_data_delay_ms=1000,
-        time_reopen_ms=60000, compat_3x=False, python_path=[])
+        time_reopen_ms=60000, compat_3x=False, python_path=[], window=10000,
+        parse_flags=[])
     try:
         src = Source()
         src.load(setup)
