@@ -244,13 +244,32 @@ impl SinkSet {
     }
 }
 
+/// Opens a destination file for appending. A file that ends in the middle
+/// of a line (a writer was killed while writing) gets a line break first,
+/// so that the cut line stays alone and the next message is a whole line.
 async fn open_append(path: &PathBuf) -> Result<tokio::fs::File> {
-    tokio::fs::OpenOptions::new()
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let context = || format!("cannot open destination file {}", path.display());
+    let mut file = tokio::fs::OpenOptions::new()
         .create(true)
+        .read(true)
         .append(true)
         .open(path)
         .await
-        .with_context(|| format!("cannot open destination file {}", path.display()))
+        .with_context(context)?;
+    let len = file.metadata().await.with_context(context)?.len();
+    if len > 0 {
+        let mut last = [0u8; 1];
+        file.seek(std::io::SeekFrom::Start(len - 1))
+            .await
+            .with_context(context)?;
+        file.read_exact(&mut last).await.with_context(context)?;
+        if last[0] != b'\n' {
+            tracing::warn!(path = %path.display(), "the file ends in the middle of a line; starting a new one");
+            file.write_all(b"\n").await.with_context(context)?;
+        }
+    }
+    Ok(file)
 }
 
 /// Writes `first` and every chunk already queued behind it, then flushes:

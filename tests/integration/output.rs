@@ -339,3 +339,30 @@ path = "out.jsonl"
         .unwrap_or(0);
     assert!(memory > 1 << 20, "guest memory is reported: {response}");
 }
+
+#[test]
+fn a_file_cut_in_the_middle_of_a_line_gets_whole_lines_after_it() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "p"
+script = "printer.py"
+class = "Printer"
+
+[[destination]]
+type = "file"
+path = "out.jsonl"
+"#,
+    )
+    .script("printer.py")
+    .file("out.jsonl", "{\"MESSAGE\":\"whole\"}\n{\"MESSAGE\":\"cut");
+    setup.run(LIMIT).assert_success();
+    let text = std::fs::read_to_string(setup.path("out.jsonl")).expect("out");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[1], "{\"MESSAGE\":\"cut", "the cut line stays alone");
+    let after = util::json_lines(&lines[2..].join("\n"));
+    assert!(
+        !after.is_empty(),
+        "the source's messages follow as whole lines"
+    );
+}
