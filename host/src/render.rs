@@ -105,6 +105,10 @@ impl SourceFields {
 pub struct Received {
     pub time: DateTime<FixedOffset>,
     isodate: String,
+    /// The time in the syslog headers, formatted once per block: most
+    /// messages carry no timestamp of their own.
+    pub(crate) rfc5424_time: String,
+    pub(crate) rfc3164_time: String,
 }
 
 impl Received {
@@ -112,9 +116,18 @@ impl Received {
         let time = Local::now().fixed_offset();
         let mut isodate = String::with_capacity(32);
         push_isodate(&mut isodate, &time);
-        Self { time, isodate }
+        Self {
+            rfc5424_time: time.format(RFC5424_TIME).to_string(),
+            rfc3164_time: time.format(RFC3164_TIME).to_string(),
+            time,
+            isodate,
+        }
     }
 }
+
+/// The timestamp formats of the syslog headers.
+pub(crate) const RFC5424_TIME: &str = "%Y-%m-%dT%H:%M:%S%.6f%:z";
+pub(crate) const RFC3164_TIME: &str = "%b %e %H:%M:%S";
 
 /// How messages are written for a destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -184,19 +197,17 @@ pub fn encode(
 }
 
 /// The parts of a message the syslog headers need: PRI, the timestamp
-/// (the message's, else the receive time) and HOST (the message's, else
-/// the host name).
+/// (the message's own, or None for the receive time) and HOST (the
+/// message's, else the host name).
 pub(crate) fn header_parts<'a>(
     msg: &MessageView<'a>,
     fields: &'a SourceFields,
-    received: &Received,
-) -> (u16, DateTime<FixedOffset>, &'a [u8]) {
+) -> (u16, Option<DateTime<FixedOffset>>, &'a [u8]) {
     let pri = msg.extras.and_then(|e| e.pri).unwrap_or(DEFAULT_PRI);
     let time = msg
         .extras
         .and_then(|e| e.timestamp.as_ref())
-        .and_then(timestamp_to_datetime)
-        .unwrap_or(received.time);
+        .and_then(timestamp_to_datetime);
     let host = fields
         .message_host(msg)
         .unwrap_or(fields.hostname.as_bytes());

@@ -101,8 +101,15 @@ pub fn rfc5424(
     fields: &SourceFields,
     received: &Received,
 ) -> usize {
-    let (pri, time, host) = render::header_parts(&msg, fields, received);
-    let _ = write!(out, "<{pri}>1 {} ", time.format("%Y-%m-%dT%H:%M:%S%.6f%:z"));
+    let (pri, time, host) = render::header_parts(&msg, fields);
+    let _ = write!(out, "<{pri}>1 ");
+    match time {
+        Some(t) => {
+            let _ = write!(out, "{}", t.format(render::RFC5424_TIME));
+        }
+        None => out.push_str(&received.rfc5424_time),
+    }
+    out.push(' ');
     header_field(out, Some(host), 255);
     out.push(' ');
     header_field(out, msg.value("PROGRAM"), 48);
@@ -173,8 +180,15 @@ pub fn rfc3164(
     fields: &SourceFields,
     received: &Received,
 ) -> usize {
-    let (pri, time, host) = render::header_parts(&msg, fields, received);
-    let _ = write!(out, "<{pri}>{} ", time.format("%b %e %H:%M:%S"));
+    let (pri, time, host) = render::header_parts(&msg, fields);
+    let _ = write!(out, "<{pri}>");
+    match time {
+        Some(t) => {
+            let _ = write!(out, "{}", t.format(render::RFC3164_TIME));
+        }
+        None => out.push_str(&received.rfc3164_time),
+    }
+    out.push(' ');
     header_field(out, Some(host), 255);
     out.push(' ');
     match msg.value("PROGRAM").filter(|p| !p.is_empty()) {
