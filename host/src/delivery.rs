@@ -270,10 +270,6 @@ impl Delivery {
         (self.posted, self.acks.clone())
     }
 
-    pub fn acked(&self) -> u64 {
-        self.acks.acked()
-    }
-
     pub fn ack_state(&self) -> &Arc<AckState> {
         &self.acks
     }

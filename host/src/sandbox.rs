@@ -346,7 +346,7 @@ impl SourceState {
     fn status(&self) -> Status {
         Status {
             exit: self.control.take(),
-            acked: self.delivery.acked(),
+            acked: self.delivery.ack_state().acked(),
         }
     }
 }

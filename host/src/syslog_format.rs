@@ -69,6 +69,23 @@ fn param_value(out: &mut String, value: &[u8]) {
     }
 }
 
+/// Appends the header's timestamp and a space: the message's own in
+/// `format`, else the receive time already formatted once per block.
+fn header_time(
+    out: &mut String,
+    own: Option<chrono::DateTime<chrono::FixedOffset>>,
+    format: &str,
+    received: &str,
+) {
+    match own {
+        Some(t) => {
+            let _ = write!(out, "{}", t.format(format));
+        }
+        None => out.push_str(received),
+    }
+    out.push(' ');
+}
+
 fn typed_text(out: &mut String, v: &TypedValue) {
     let mut text = String::new();
     match v {
@@ -103,13 +120,7 @@ pub fn rfc5424(
 ) -> usize {
     let (pri, time, host) = render::header_parts(&msg, fields);
     let _ = write!(out, "<{pri}>1 ");
-    match time {
-        Some(t) => {
-            let _ = write!(out, "{}", t.format(render::RFC5424_TIME));
-        }
-        None => out.push_str(&received.rfc5424_time),
-    }
-    out.push(' ');
+    header_time(out, time, render::RFC5424_TIME, &received.rfc5424_time);
     header_field(out, Some(host), 255);
     out.push(' ');
     header_field(out, msg.value("PROGRAM"), 48);
@@ -182,13 +193,7 @@ pub fn rfc3164(
 ) -> usize {
     let (pri, time, host) = render::header_parts(&msg, fields);
     let _ = write!(out, "<{pri}>");
-    match time {
-        Some(t) => {
-            let _ = write!(out, "{}", t.format(render::RFC3164_TIME));
-        }
-        None => out.push_str(&received.rfc3164_time),
-    }
-    out.push(' ');
+    header_time(out, time, render::RFC3164_TIME, &received.rfc3164_time);
     header_field(out, Some(host), 255);
     out.push(' ');
     match msg.value("PROGRAM").filter(|p| !p.is_empty()) {

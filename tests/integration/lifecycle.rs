@@ -403,26 +403,7 @@ path = "out.jsonl"
 
 #[test]
 fn persist_keeps_a_fetchers_offset_across_restarts() {
-    let script =
-        std::fs::read_to_string(util::repo_root().join("examples/tail/tail.py")).expect("example");
-    let setup = Setup::new(
-        r#"
-[[source]]
-name = "tail"
-script = "tail.py"
-class = "Tail"
-options = { path = "/data/app.log" }
-time_reopen = "100ms"
-fetch_no_data_delay = "50ms"
-policy = { files = [{ host = "data", guest = "/data" }] }
-
-[[destination]]
-type = "file"
-path = "out.jsonl"
-"#,
-    )
-    .file("tail.py", &script);
-    std::fs::create_dir(setup.path("data")).expect("mkdir");
+    let setup = util::tail_example();
     let log = setup.path("data/app.log");
     let append = |from: usize, to: usize| {
         let mut f = std::fs::OpenOptions::new()

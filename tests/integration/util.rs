@@ -171,3 +171,29 @@ pub fn wait_for_file_lines(path: &Path, n: usize, limit: Duration) -> bool {
     }
     false
 }
+
+/// examples/tail/tail.py following `data/app.log` (an empty `data/` is
+/// made) into `out.jsonl`, with short fetcher delays.
+pub fn tail_example() -> Setup {
+    let script =
+        std::fs::read_to_string(repo_root().join("examples/tail/tail.py")).expect("example");
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "tail"
+script = "tail.py"
+class = "Tail"
+options = { path = "/data/app.log" }
+time_reopen = "100ms"
+fetch_no_data_delay = "50ms"
+policy = { files = [{ host = "data", guest = "/data" }] }
+
+[[destination]]
+type = "file"
+path = "out.jsonl"
+"#,
+    )
+    .file("tail.py", &script);
+    std::fs::create_dir(setup.path("data")).expect("mkdir");
+    setup
+}

@@ -98,9 +98,18 @@ def on_status(status):
     """What the host said at a contact: acks reach the ack tracker and may
     wake a suspended source; an exit request is delivered. True when the
     exit request came with this status."""
+    _take_acks(status.acked)
+    if status.exit:
+        _host_wants_exit()
+        return True
+    return False
+
+
+def _take_acks(acked):
+    """The destinations have written the first `acked` messages."""
     global _acked, _suspended, _in_acks
-    if status.acked > _acked:
-        _acked = status.acked
+    if acked > _acked:
+        _acked = acked
     # A callback that posts comes back here: what that brings waits for
     # the next contact.
     if not _in_acks:
@@ -114,10 +123,6 @@ def on_status(status):
                 _call_source("wakeup")
         finally:
             _in_acks = False
-    if status.exit:
-        _host_wants_exit()
-        return True
-    return False
 
 
 def _call_source(method):
@@ -173,19 +178,12 @@ def _bookmark(bookmark, seq):
 def acknowledge(acked):
     """After run(): deliver the last acks (a partial batch too). True while
     bookmarked messages past `acked` wait."""
-    on_status(_Status(False, acked))
+    _take_acks(acked)
     if ack_tracker is None:
         return False
     ack_tracker._finish()
     return ack_tracker._waiting()
 
-
-class _Status:
-    __slots__ = ("exit", "acked")
-
-    def __init__(self, exit, acked):
-        self.exit = exit
-        self.acked = acked
 
 
 def post_message(self, msg):
