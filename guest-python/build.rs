@@ -8,6 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
 
 const COMPONENTIZE_PY: &str = "componentize-py-0.25.1";
 
@@ -51,7 +52,26 @@ fn main() -> Result<()> {
             .generate(),
         )
         .context("building the guest component with componentize-py")?;
+    write_digests(&out)?;
     Ok(())
+}
+
+/// Hashes the two embedded artefacts once, here, so that the host can key
+/// its cache on them without hashing 20 MB at every start.
+fn write_digests(out: &Path) -> Result<()> {
+    let digest = |name: &str| -> Result<String> {
+        let bytes = fs::read(out.join(name)).with_context(|| format!("reading {name}"))?;
+        Ok(hex::encode(&Sha256::digest(&bytes)[..16]))
+    };
+    let code = format!(
+        "/// SHA-256 (first 16 bytes, hex) of [`COMPONENT`].\n\
+         pub const COMPONENT_DIGEST: &str = \"{}\";\n\
+         /// SHA-256 (first 16 bytes, hex) of [`STDLIB_TAR_ZST`].\n\
+         pub const STDLIB_DIGEST: &str = \"{}\";\n",
+        digest("guest.wasm")?,
+        digest("python-lib.tar.zst")?
+    );
+    fs::write(out.join("digests.rs"), code).context("writing digests.rs")
 }
 
 fn rerun_for_tree(dir: &Path) -> Result<()> {

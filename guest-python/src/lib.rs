@@ -10,6 +10,8 @@ pub static COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.wa
 /// it read-only at [`STDLIB_GUEST_PATH`].
 pub static STDLIB_TAR_ZST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/python-lib.tar.zst"));
 
+include!(concat!(env!("OUT_DIR"), "/digests.rs"));
+
 /// Where the guest's CPython looks for its standard library (its
 /// `PYTHONHOME` at build time).
 pub const STDLIB_GUEST_PATH: &str = "/python";

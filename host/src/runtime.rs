@@ -115,7 +115,7 @@ fn load_component(engine: &Engine, cache_dir: &Path) -> Result<Component> {
     std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut compat);
     let compat = std::hash::Hasher::finish(&compat).to_le_bytes();
     let key = digest(&[
-        sandlog_guest::COMPONENT,
+        sandlog_guest::COMPONENT_DIGEST.as_bytes(),
         &compat,
         env!("CARGO_PKG_VERSION").as_bytes(),
     ]);
@@ -152,7 +152,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Unpacks the standard library into the cache once; returns its directory.
 fn unpack_stdlib(cache_dir: &Path) -> Result<PathBuf> {
-    let key = digest(&[sandlog_guest::STDLIB_TAR_ZST]);
+    let key = sandlog_guest::STDLIB_DIGEST;
     let dir = cache_dir.join(format!("python-{key}"));
     if dir.join(".complete").is_file() {
         return Ok(dir);
