@@ -72,6 +72,7 @@ fn engine() -> Result<Engine> {
     // Instances start from a copy-on-write image of the pre-initialised
     // heap instead of copying it.
     config.memory_init_cow(true);
+    config.table_lazy_init(false);
     wt(Engine::new(&config)).context("creating the wasmtime engine")
 }
 
