@@ -56,23 +56,16 @@ impl Renderer {
         texts.resize_with(self.encodings.len(), String::new);
         let started = std::time::Instant::now();
         let decoded = (
-            render::latin1(&block.name_lengths).map(|b| render::packed_u32s(&b)),
             render::latin1(&block.values),
             render::latin1(&block.value_lengths).map(|b| render::packed_u32s(&b)),
             render::latin1(&block.counts).map(|b| render::packed_u32s(&b)),
         );
-        let (Some(name_lengths), Some(values), Some(value_lengths), Some(counts)) = decoded else {
+        let (Some(values), Some(value_lengths), Some(counts)) = decoded else {
             tracing::error!(source = %self.name, "malformed message block from the guest (not bytes); refused");
             return 0;
         };
         let mut pairs = Vec::new();
-        let split = render::split_pairs(
-            &block.names,
-            &name_lengths,
-            &values,
-            &value_lengths,
-            &mut pairs,
-        );
+        let split = render::split_pairs(&block.names, &values, &value_lengths, &mut pairs);
         let mut extras = block.extras.iter().peekable();
         let mut at = 0usize;
         let mut rendered = 0u64;
@@ -88,8 +81,7 @@ impl Renderer {
                 _ => None,
             };
             at = end;
-            let size =
-                render::message_size(msg_pairs, name_lengths.get(at - msg_pairs.len()..at), extra);
+            let size = render::message_size(msg_pairs, extra);
             if size > self.max_message_size {
                 tracing::error!(source = %self.name, size, "refused a message over max_message_size");
                 continue;

@@ -274,15 +274,8 @@ pub fn packed_u32s(bytes: &[u8]) -> Vec<u32> {
 /// The size of a message as `max_message_size` counts it, the same way
 /// the guest does: characters of names and bytes of values, plus for typed
 /// pairs their name and the bytes of a list's items (8 for other types).
-pub fn message_size(
-    pairs: &[Pair<'_>],
-    name_chars: Option<&[u32]>,
-    extras: Option<&Extras>,
-) -> u64 {
-    let names: u64 = match name_chars {
-        Some(n) => n.iter().map(|&c| u64::from(c)).sum(),
-        None => pairs.iter().map(|(n, _)| n.chars().count() as u64).sum(),
-    };
+pub fn message_size(pairs: &[Pair<'_>], extras: Option<&Extras>) -> u64 {
+    let names: u64 = pairs.iter().map(|(n, _)| n.chars().count() as u64).sum();
     let values: u64 = pairs.iter().map(|(_, v)| v.len() as u64).sum();
     let typed: u64 = extras.map_or(0, |e| {
         e.typed
@@ -301,41 +294,27 @@ pub fn message_size(
     names + values + typed
 }
 
-/// Splits the pairs of a message block (names joined and counted in
-/// characters, values joined and counted in bytes) into `out`. None when
-/// the lengths do not add up, which only a tampered guest can cause.
+/// Splits the pairs of a message block (names joined by NUL, values
+/// joined and counted in bytes) into `out`. None when the parts do not add
+/// up, which only a tampered guest can cause.
 pub fn split_pairs<'a>(
     names: &'a str,
-    name_lengths: &[u32],
     values: &'a [u8],
     value_lengths: &[u32],
     out: &mut Vec<Pair<'a>>,
 ) -> Option<()> {
-    if name_lengths.len() != value_lengths.len() {
-        return None;
+    if value_lengths.is_empty() {
+        return names.is_empty().then_some(());
     }
-    out.reserve(name_lengths.len());
-    let ascii = names.is_ascii();
-    let mut chars = names.char_indices();
-    let (mut n_at, mut v_at) = (0usize, 0usize);
-    for (&nl, &vl) in name_lengths.iter().zip(value_lengths) {
-        let n_end = if ascii {
-            n_at.checked_add(nl as usize)?
-        } else {
-            // Lengths are in characters: walk to the end of this name.
-            let mut end = n_at;
-            for _ in 0..nl {
-                let (i, c) = chars.next()?;
-                end = i + c.len_utf8();
-            }
-            end
-        };
+    out.reserve(value_lengths.len());
+    let mut names = names.split('\0');
+    let mut v_at = 0usize;
+    for &vl in value_lengths {
         let v_end = v_at.checked_add(vl as usize)?;
-        out.push((names.get(n_at..n_end)?, values.get(v_at..v_end)?));
-        n_at = n_end;
+        out.push((names.next()?, values.get(v_at..v_end)?));
         v_at = v_end;
     }
-    (n_at == names.len() && v_at == values.len()).then_some(())
+    (names.next().is_none() && v_at == values.len()).then_some(())
 }
 
 /// Names whose value the host computes for every message. The guest's
@@ -599,15 +578,9 @@ mod tests {
     }
 
     #[test]
-    fn splits_joined_pairs_by_characters_and_bytes() {
+    fn splits_joined_pairs_by_nul_and_bytes() {
         let mut out = Vec::new();
-        split_pairs(
-            "MESSAGEcaf\u{e9}x",
-            &[7, 4, 1],
-            b"hi\xffabc",
-            &[2, 1, 3],
-            &mut out,
-        );
+        split_pairs("MESSAGE\0caf\u{e9}\0x", b"hi\xffabc", &[2, 1, 3], &mut out);
         assert_eq!(
             out,
             vec![
@@ -617,9 +590,13 @@ mod tests {
             ]
         );
         let mut bad = Vec::new();
-        assert!(split_pairs("ab", &[3], b"", &[0], &mut bad).is_none());
-        assert!(split_pairs("ab", &[1], b"", &[0], &mut bad).is_none());
-        assert!(split_pairs("ab", &[1, 1], b"x", &[0, 5], &mut bad).is_none());
+        // Fewer names than values, more names than values, values too short.
+        assert!(split_pairs("a", b"", &[0, 0], &mut bad).is_none());
+        assert!(split_pairs("a\0b", b"", &[0], &mut bad).is_none());
+        assert!(split_pairs("a\0b", b"x", &[0, 5], &mut bad).is_none());
+        // An empty block has no names at all.
+        assert!(split_pairs("", b"", &[], &mut bad).is_some());
+        assert!(split_pairs("a", b"", &[], &mut bad).is_none());
     }
 
     #[test]

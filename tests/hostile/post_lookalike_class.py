@@ -1,5 +1,5 @@
 """Posts an object of an unrelated class that has every attribute a
-LogMessage has (_s, _has_extras, _message, ...), claiming SOURCE healthy."""
+LogMessage has (_s, _x, _message, ...), claiming SOURCE healthy."""
 
 from syslogng import LogSource
 
@@ -7,7 +7,7 @@ EXPECT = ["run() raised: TypeError: LogMessage expected in the first parameter"]
 
 
 class LogMessage:
-    _has_extras = False
+    _x = None
     bookmark = None
     _typed = None
 

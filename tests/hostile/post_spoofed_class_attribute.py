@@ -10,7 +10,7 @@ EXPECT = [
 
 
 class Liar:
-    _has_extras = False
+    _x = None
     bookmark = None
     _size = 0
 

@@ -1,5 +1,8 @@
 """Hands the host malformed message blocks: lengths beyond the data, counts
-beyond the pairs, extras out of range, closes out of order, split UTF-8."""
+beyond the pairs, names that do not match the values, extras out of range,
+closes out of order, length arrays cut short, bytes beyond ISO-8859-1."""
+
+from array import array
 
 from wit_world.imports import host
 from wit_world.imports.types import Extras, MessageBlock
@@ -8,16 +11,22 @@ from syslogng import LogSource
 
 EXPECT = ["tamper-contained-malformed-blocks", "the guest trapped"]
 
+
+def packed(values):
+    return array("I", values).tobytes().decode("latin-1")
+
+
 EXTRAS = Extras([], 7, None, None, None)
 BLOCKS = [
-    MessageBlock("MESSAGE", [7000], b"x", [1], [1], [], None),
-    MessageBlock("MESSAGE", [7], b"x", [4000000000], [1], [], None),
-    MessageBlock("MESSAGE", [7], b"x", [1], [4000000000, 1], [], None),
-    MessageBlock("MESSAGE", [7], b"x", [1], [1], [(4000000000, EXTRAS), (0, EXTRAS)], None),
-    MessageBlock("MESSAGE", [7], b"x", [1], [1], [], [4000000000, 0, 0]),
-    MessageBlock("\u00e9\u00e9", [1, 1], b"\xff\xfe", [1, 1], [2], [], None),
-    MessageBlock("", [], b"", [], [0] * 1000, [], []),
-    MessageBlock("AB", [2**32 - 1, 3], b"", [0, 0], [2], [], None),
+    MessageBlock("MESSAGE", "x", packed([4000000000]), packed([1]), [], None),
+    MessageBlock("MESSAGE", "x", packed([1]), packed([4000000000, 1]), [], None),
+    MessageBlock("MESSAGE", "x", packed([1]), packed([1]), [(4000000000, EXTRAS), (0, EXTRAS)], None),
+    MessageBlock("MESSAGE", "x", packed([1]), packed([1]), [], [4000000000, 0, 0]),
+    MessageBlock("MESSAGE\0SOURCE", "x", packed([1]), packed([1]), [], None),
+    MessageBlock("MESSAGE", "xy", packed([1, 1]), packed([2]), [], None),
+    MessageBlock("", "", packed([]), packed([0] * 1000), [], []),
+    MessageBlock("MESSAGE", "x", packed([1])[:3], packed([1]), [], None),
+    MessageBlock("MESSAGE", "\u0100", packed([1]), packed([1]), [], None),
 ]
 
 

@@ -19,7 +19,7 @@ class Hostile(LogSource):
     def run(self):
         names = ["MESSAGE", "SOURCE", "HOST", "PRI", "ISODATE"]
         values = ["forged", "healthy", "elsewhere", "0", "1970-01-01T00:00:00+00:00"]
-        block = MessageBlock("".join(names), packed(map(len, names)), "".join(values),
+        block = MessageBlock("\0".join(names), "".join(values),
                              packed(map(len, values)), packed([len(names)]), [], None)
         host.post_message(block)
         host.close_batch()

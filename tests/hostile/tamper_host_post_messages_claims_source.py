@@ -18,9 +18,9 @@ def packed(values):
 class Hostile(LogSource):
     def run(self):
         n = 50
-        names = "MESSAGESOURCE" * n
+        names = "\0".join(["MESSAGE", "SOURCE"] * n)
         values = "forgedhealthy" * n
-        block = MessageBlock(names, packed([7, 6] * n), values, packed([6, 7] * n),
+        block = MessageBlock(names, values, packed([6, 7] * n),
                              packed([2] * n), [], None)
         host.post_messages(block)
         raise LookupError("tamper-contained-host-block")

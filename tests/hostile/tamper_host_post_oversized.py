@@ -18,7 +18,7 @@ def packed(values):
 class Hostile(LogSource):
     def run(self):
         big = "O" * (1 << 20)
-        block = MessageBlock("MESSAGE", packed([7]), big, packed([len(big)]), packed([1]), [], None)
+        block = MessageBlock("MESSAGE", big, packed([len(big)]), packed([1]), [], None)
         host.post_message(block)
         host.close_batch()
         host.post_messages(block)

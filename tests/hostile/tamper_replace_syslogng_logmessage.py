@@ -10,7 +10,7 @@ EXPECT = ["run() raised: TypeError: LogMessage expected in the first parameter"]
 
 
 class Fake:
-    _has_extras = False
+    _x = None
     bookmark = None
 
     def __init__(self, text):

@@ -9,7 +9,7 @@ EXPECT = ["tamper-contained-runtime-check"]
 
 
 class Fake:
-    _has_extras = False
+    _x = None
     bookmark = None
     _size = 0
 

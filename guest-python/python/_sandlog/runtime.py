@@ -194,7 +194,7 @@ def post_message(self, msg):
     the buffer is full, before the source blocks, and when run() returns."""
     if type(msg) is not LogMessage and not isinstance(msg, LogMessage):
         raise TypeError("LogMessage expected in the first parameter")
-    if msg._has_extras or capacity == 0:
+    if msg._x is not None or capacity == 0:
         _post_slow(msg)
         return
     pairs = msg._s
@@ -215,9 +215,7 @@ def _post_slow(msg):
     """post_message for a message with typed values, other extras or a
     bookmark, and for unbuffered mode."""
     global _posted
-    size = msg._size
-    if msg._typed:
-        size += msg._typed_size()
+    size = msg._size + msg._typed_size()
     if size > max_message_size:
         _too_big(size)
     bookmark = msg.bookmark
@@ -270,7 +268,7 @@ def _block(msgs):
         values.extend(pairs.values())
         counts.append(len(pairs))
     return MessageBlock(
-        "".join(names), _packed(map(len, names)),
+        "\0".join(names),
         b"".join(values).decode("latin-1"), _packed(map(len, values)),
         _packed(counts), extras, None)
 
@@ -282,7 +280,7 @@ def flush():
         return
     _posted += len(_counts)
     block = MessageBlock(
-        "".join(_names), _packed(map(len, _names)),
+        "\0".join(_names),
         b"".join(_values).decode("latin-1"), _packed(map(len, _values)),
         _counts.tobytes().decode("latin-1"), _extras, None if auto_close else _closes)
     _names, _values, _counts, _extras, _closes = [], [], array("I"), [], []

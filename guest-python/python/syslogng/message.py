@@ -58,6 +58,10 @@ def _name(key):
         raise ValueError("name-value pair names must not be empty")
     if len(key) > _MAX_NAME:
         raise ValueError(f"name-value pair names cannot be longer than {_MAX_NAME} characters")
+    if "\0" in key:
+        # A name ends at a NUL in syslog-ng; here names cross to the host
+        # joined by NUL.
+        raise ValueError("name-value pair names must not contain NUL characters")
     return key
 
 
@@ -152,23 +156,26 @@ def _as_text(tv):
     return str(tv.value)
 
 
+class _Rare:
+    """The parts of a message that few messages have; a message gets one
+    the first time it sets any of them."""
+
+    __slots__ = ("typed", "pri", "ts", "addr", "raw_size", "bookmark")
+
+    def __init__(self):
+        self.typed = self.pri = self.ts = self.addr = self.raw_size = self.bookmark = None
+
+
 class LogMessage:
     """A log message: name-value pairs plus priority, timestamp and origin."""
 
     # Every message has its string pairs and their size (characters of
     # names, bytes of values, kept as they change so that posting checks
     # max_message_size without summing; typed values are counted when
-    # posted). Slots make the common message one object without a dict.
-    __slots__ = ("_s", "_size", "__dict__")
-    # Rarely set parts live on the class until a message sets its own;
-    # _has_extras tells the hot path whether any is set, or a bookmark.
-    _has_extras = False
-    _typed = None
-    _pri = None
-    _ts = None
-    _addr = None
-    _raw_size = None
-    _bookmark = None
+    # posted). The rarely set parts (_x) stay None until a message sets
+    # one, which is what tells the hot path to take the long way. Slots
+    # only, as AxoSyslog's type: every attribute read is a slot read.
+    __slots__ = ("_s", "_size", "_x")
 
     def __init__(self, message=None, bookmark=None):
         tm = type(message)
@@ -189,6 +196,7 @@ class LogMessage:
         else:
             raise TypeError(
                 f"argument 1 must be str, bytes-like object or None, not {tm.__name__}")
+        self._x = None
         if bookmark is not None:
             self.bookmark = bookmark
 
@@ -209,17 +217,18 @@ class LogMessage:
             old = self._s.pop(key, None)
             if old is not None:
                 self._size -= len(old) + len(key)
-            if self._typed is None:
-                self._typed = {}
-                self._has_extras = True
-            self._typed[key] = typed
+            x = self._rare()
+            if x.typed is None:
+                x.typed = {}
+            x.typed[key] = typed
             return
         pairs = self._s
         old = pairs.get(key)
         pairs[key] = value
         self._size += len(value) + len(key) if old is None else len(value) - len(old)
-        if self._typed is not None:
-            self._typed.pop(key, None)
+        x = self._x
+        if x is not None and x.typed is not None:
+            x.typed.pop(key, None)
 
     def __getitem__(self, key):
         if type(key) is not str:
@@ -227,10 +236,11 @@ class LogMessage:
         try:
             return self._s[key]
         except KeyError:
-            if self._typed is not None and key in self._typed:
+            typed = self._typed_pairs()
+            if typed is not None and key in typed:
                 if compat_3x:
-                    return _as_text(self._typed[key]).encode()
-                return _untyped(self._typed[key])
+                    return _as_text(typed[key]).encode()
+                return _untyped(typed[key])
         if compat_3x:
             return b""
         raise KeyError(f"No such name-value pair {key}")
@@ -241,7 +251,8 @@ class LogMessage:
         found = old is not None
         if found:
             self._size -= len(old) + len(key)
-        if self._typed is not None and self._typed.pop(key, None) is not None:
+        typed = self._typed_pairs()
+        if typed is not None and typed.pop(key, None) is not None:
             found = True
         if not found:
             raise KeyError(f"No such name-value pair {key}")
@@ -251,13 +262,15 @@ class LogMessage:
             key = _name(key)
         except (TypeError, ValueError):
             return False
-        return key in self._s or (self._typed is not None and key in self._typed)
+        typed = self._typed_pairs()
+        return key in self._s or (typed is not None and key in typed)
 
     def keys(self):
         """Names of the pairs set on this message, as bytes (as AxoSyslog)."""
         names = [k.encode() for k in self._s]
-        if self._typed:
-            names.extend(k.encode() for k in self._typed)
+        typed = self._typed_pairs()
+        if typed:
+            names.extend(k.encode() for k in typed)
         return names
 
     def get(self, key, default=None):
@@ -275,8 +288,9 @@ class LogMessage:
         value = self._s.get(key)
         if value is not None:
             return value.decode(encoding, errors)
-        if self._typed is not None and key in self._typed:
-            return _as_text(self._typed[key])
+        typed = self._typed_pairs()
+        if typed is not None and key in typed:
+            return _as_text(typed[key])
         if default is not None and type(default) is not str:
             raise TypeError("default is not a string object")
         return default
@@ -285,22 +299,22 @@ class LogMessage:
         pri = pri.__index__()
         if not 0 <= pri <= 191:
             raise ValueError(f"pri must be between 0 and 191, got {pri}")
-        self._pri = pri
-        self._has_extras = True
+        self._rare().pri = pri
 
     def get_pri(self):
-        return 13 if self._pri is None else self._pri
+        x = self._x
+        return 13 if x is None or x.pri is None else x.pri
 
     def set_timestamp(self, timestamp):
         if not isinstance(timestamp, _dt.datetime):
             raise ValueError("Error extracting timestamp from value, expected a datetime instance")
-        self._ts = _to_timestamp(timestamp)
-        self._has_extras = True
+        self._rare().ts = _to_timestamp(timestamp)
 
     def get_timestamp(self):
         """The timestamp set on the message (aware), or None when it will
         get the time it is received."""
-        return None if self._ts is None else _from_timestamp(self._ts)
+        x = self._x
+        return None if x is None or x.ts is None else _from_timestamp(x.ts)
 
     def set_source_ipaddress(self, ip, port=0):
         import ipaddress
@@ -310,25 +324,23 @@ class LogMessage:
             ipaddress.ip_address(ip.decode() if isinstance(ip, bytes) else ip)
         except (ValueError, UnicodeDecodeError, TypeError):
             return False
-        self._addr = ip.decode() if isinstance(ip, bytes) else str(ip)
-        self._has_extras = True
+        self._rare().addr = ip.decode() if isinstance(ip, bytes) else str(ip)
         return True
 
     def set_recvd_rawmsg_size(self, rawmsg_size):
         size = rawmsg_size.__index__()
         if size < 0:
             raise OverflowError("can't convert negative int to unsigned")
-        self._raw_size = size
-        self._has_extras = True
+        self._rare().raw_size = size
 
     @property
     def bookmark(self):
-        return self._bookmark
+        x = self._x
+        return None if x is None else x.bookmark
 
     @bookmark.setter
     def bookmark(self, bookmark):
-        self._bookmark = bookmark
-        self._has_extras = True
+        self._rare().bookmark = bookmark
 
     def set_bookmark(self, bookmark):
         self.bookmark = bookmark
@@ -343,21 +355,36 @@ class LogMessage:
     def __repr__(self):
         return f"LogMessage({self._s.get('MESSAGE', b'')!r})"
 
+    def _rare(self):
+        x = self._x
+        if x is None:
+            x = self._x = _Rare()
+        return x
+
+    def _typed_pairs(self):
+        """Its typed pairs (a dict), or None."""
+        x = self._x
+        return None if x is None else x.typed
+
     def _typed_size(self):
         """The size of its typed pairs, counted as the host counts them."""
         size = 0
-        for key, tv in self._typed.items():
+        typed = self._typed_pairs()
+        if not typed:
+            return 0
+        for key, tv in typed.items():
             size += len(key) + (sum(map(len, tv.value)) if type(tv) is _List else 8)
         return size
 
     def _has_fields(self):
         """Whether it has parts beyond string pairs (not the bookmark)."""
-        return bool(self._typed) or self._pri is not None or self._ts is not None \
-            or self._addr is not None or self._raw_size is not None
+        x = self._x
+        return x is not None and (bool(x.typed) or x.pri is not None or x.ts is not None
+                                  or x.addr is not None or x.raw_size is not None)
 
     def _extras(self):
         """What the message has beyond string pairs. Built when the message
         is posted, so it is a snapshot like the pairs themselves."""
-        typed = self._typed
-        return _Extras(list(typed.items()) if typed else [],
-                       self._pri, self._ts, self._addr, self._raw_size)
+        x = self._x
+        typed = x.typed
+        return _Extras(list(typed.items()) if typed else [], x.pri, x.ts, x.addr, x.raw_size)
