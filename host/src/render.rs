@@ -294,27 +294,37 @@ pub fn message_size(pairs: &[Pair<'_>], extras: Option<&Extras>) -> u64 {
     names + values + typed
 }
 
-/// Splits the pairs of a message block (names joined by NUL, values
-/// joined and counted in bytes) into `out`. None when the parts do not add
-/// up, which only a tampered guest can cause.
+/// Splits the pairs of a message block into `out`: names joined by NUL;
+/// values joined by NUL when `value_lengths` is empty, else joined and
+/// counted in bytes. None when the parts do not add up, which only a
+/// tampered guest can cause.
 pub fn split_pairs<'a>(
     names: &'a str,
     values: &'a [u8],
     value_lengths: &[u32],
     out: &mut Vec<Pair<'a>>,
 ) -> Option<()> {
-    if value_lengths.is_empty() {
-        return names.is_empty().then_some(());
+    if names.is_empty() {
+        return (values.is_empty() && value_lengths.is_empty()).then_some(());
     }
-    out.reserve(value_lengths.len());
     let mut names = names.split('\0');
-    let mut v_at = 0usize;
-    for &vl in value_lengths {
-        let v_end = v_at.checked_add(vl as usize)?;
-        out.push((names.next()?, values.get(v_at..v_end)?));
-        v_at = v_end;
+    if value_lengths.is_empty() {
+        for value in values.split(|&b| b == 0) {
+            out.push((names.next()?, value));
+        }
+    } else {
+        out.reserve(value_lengths.len());
+        let mut v_at = 0usize;
+        for &vl in value_lengths {
+            let v_end = v_at.checked_add(vl as usize)?;
+            out.push((names.next()?, values.get(v_at..v_end)?));
+            v_at = v_end;
+        }
+        if v_at != values.len() {
+            return None;
+        }
     }
-    (names.next().is_none() && v_at == values.len()).then_some(())
+    names.next().is_none().then_some(())
 }
 
 /// Names whose value the host computes for every message. The guest's
@@ -579,8 +589,11 @@ mod tests {
 
     #[test]
     fn splits_joined_pairs_by_nul_and_bytes() {
+        let mut nul = Vec::new();
+        split_pairs("MESSAGE\0caf\u{e9}\0x", b"hi\0\xff\0abc", &[], &mut nul);
         let mut out = Vec::new();
         split_pairs("MESSAGE\0caf\u{e9}\0x", b"hi\xffabc", &[2, 1, 3], &mut out);
+        assert_eq!(nul, out);
         assert_eq!(
             out,
             vec![
@@ -594,9 +607,13 @@ mod tests {
         assert!(split_pairs("a", b"", &[0, 0], &mut bad).is_none());
         assert!(split_pairs("a\0b", b"", &[0], &mut bad).is_none());
         assert!(split_pairs("a\0b", b"x", &[0, 5], &mut bad).is_none());
-        // An empty block has no names at all.
+        // More values than names, more names than values, joined by NUL.
+        assert!(split_pairs("a", b"x\0y", &[], &mut bad).is_none());
+        assert!(split_pairs("a\0b", b"x", &[], &mut bad).is_none());
+        // An empty block has no names and no values at all.
         assert!(split_pairs("", b"", &[], &mut bad).is_some());
-        assert!(split_pairs("a", b"", &[], &mut bad).is_none());
+        assert!(split_pairs("", b"x", &[], &mut bad).is_none());
+        assert!(split_pairs("", b"", &[0], &mut bad).is_none());
     }
 
     #[test]

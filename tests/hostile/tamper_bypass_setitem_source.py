@@ -15,7 +15,7 @@ class Hostile(LogSource):
         self.post_message(msg)
         typed = LogMessage("forged via _typed")
         typed["n"] = 1
-        typed._typed["SOURCE"] = TypedValue_Integer(0)
+        typed._x.typed["SOURCE"] = TypedValue_Integer(0)
         typed._s["HOST"] = b"healthy-host"
         self.post_message(typed)
         self.close_batch()

@@ -24,6 +24,8 @@ BLOCKS = [
     MessageBlock("MESSAGE", "x", packed([1]), packed([1]), [], [4000000000, 0, 0]),
     MessageBlock("MESSAGE\0SOURCE", "x", packed([1]), packed([1]), [], None),
     MessageBlock("MESSAGE", "xy", packed([1, 1]), packed([2]), [], None),
+    MessageBlock("MESSAGE", "x\0y", "", packed([1]), [], None),
+    MessageBlock("MESSAGE\0HOST\0SOURCE", "x\0y", "", packed([1]), [], None),
     MessageBlock("", "", packed([]), packed([0] * 1000), [], []),
     MessageBlock("MESSAGE", "x", packed([1])[:3], packed([1]), [], None),
     MessageBlock("MESSAGE", "\u0100", packed([1]), packed([1]), [], None),

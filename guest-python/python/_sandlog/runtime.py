@@ -257,6 +257,16 @@ def _packed(values):
     return array("I", values).tobytes().decode("latin-1")
 
 
+def _joined_values(values):
+    """The values of a block and their lengths (see the WIT world): joined
+    by NUL with no lengths when none holds a NUL, which is the common case
+    and spares a length per value."""
+    joined = b"\0".join(values)
+    if joined.count(0) == len(values) - 1 or not values:
+        return joined.decode("latin-1"), ""
+    return b"".join(values).decode("latin-1"), _packed(map(len, values))
+
+
 def _block(msgs):
     """A block of messages posted one at a time (unbuffered mode)."""
     names, values, counts, extras = [], [], [], []
@@ -267,10 +277,7 @@ def _block(msgs):
         names.extend(pairs)
         values.extend(pairs.values())
         counts.append(len(pairs))
-    return MessageBlock(
-        "\0".join(names),
-        b"".join(values).decode("latin-1"), _packed(map(len, values)),
-        _packed(counts), extras, None)
+    return MessageBlock("\0".join(names), *_joined_values(values), _packed(counts), extras, None)
 
 
 def flush():
@@ -280,8 +287,7 @@ def flush():
         return
     _posted += len(_counts)
     block = MessageBlock(
-        "\0".join(_names),
-        b"".join(_values).decode("latin-1"), _packed(map(len, _values)),
+        "\0".join(_names), *_joined_values(_values),
         _counts.tobytes().decode("latin-1"), _extras, None if auto_close else _closes)
     _names, _values, _counts, _extras, _closes = [], [], array("I"), [], []
     on_status(host.post_messages(block))
