@@ -39,6 +39,8 @@ struct Renderer {
     metrics: Arc<SourceMetrics>,
     scratch: String,
     stats: Stats,
+    /// A destination refused this source's messages (said once).
+    failed: bool,
 }
 
 impl Renderer {
@@ -135,7 +137,8 @@ impl Renderer {
         let bytes = texts.first().map_or(0, |t| t.len() as u64);
         self.stats.bytes += bytes;
         self.metrics.bytes.fetch_add(bytes, Relaxed);
-        if !sinks.send(texts, lines, acks, through).await {
+        if !sinks.send(texts, lines, acks, through).await && !self.failed {
+            self.failed = true;
             tracing::error!(source = %self.name, "a destination has failed; messages of this source cannot be delivered");
         }
     }
@@ -177,6 +180,7 @@ impl Delivery {
                 metrics,
                 scratch: String::new(),
                 stats: Stats::default(),
+                failed: false,
             },
             sinks,
             acks: Arc::new(AckState::default()),

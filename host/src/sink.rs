@@ -21,7 +21,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::{TcpStream, UdpSocket};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::acks::{AckState, AckToken};
@@ -169,6 +169,28 @@ impl Sinks {
 pub struct SinkSet {
     pub sinks: Sinks,
     tasks: Vec<(String, JoinHandle<Result<u64>>)>,
+    /// Set to the first failure of a destination that gave up (standard
+    /// output closed by its reader, a file that cannot be written): its
+    /// messages can no longer be written, so sandlog stops instead of
+    /// holding the sources back forever.
+    pub failed: watch::Receiver<Option<String>>,
+}
+
+/// A destination's writer task: the messages it wrote, or why it gave up.
+type Writer = std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64>> + Send>>;
+
+/// Runs a destination's writer; when it gives up, says so on `failed`.
+async fn reporting_failure(
+    name: String,
+    writer: Writer,
+    failed: watch::Sender<Option<String>>,
+) -> Result<u64> {
+    let result = writer.await;
+    if let Err(e) = &result {
+        let text = format!("destination {name}: {e:#}");
+        failed.send_if_modified(|first| first.is_none() && first.replace(text).is_none());
+    }
+    result
 }
 
 impl SinkSet {
@@ -177,6 +199,7 @@ impl SinkSet {
         let mut encodings: Vec<Encoding> = Vec::new();
         let mut queues = Vec::new();
         let mut tasks = Vec::new();
+        let (failed_tx, failed) = watch::channel(None);
         for spec in specs {
             let encoding = spec.encoding();
             let index = match encodings.iter().position(|e| *e == encoding) {
@@ -193,24 +216,25 @@ impl SinkSet {
                 rx,
                 metrics: metrics.clone(),
             };
-            let task = match spec {
+            let writer: Writer = match spec {
                 DestinationSpec::Stdout { .. } => {
-                    tokio::spawn(write_stream(rx, Box::new(tokio::io::stdout())))
+                    Box::pin(write_stream(rx, Box::new(tokio::io::stdout())))
                 }
                 DestinationSpec::File { path, fsync, .. } => {
                     let file = open_append(path).await?;
-                    tokio::spawn(write_file(rx, path.clone(), file, *fsync))
+                    Box::pin(write_file(rx, path.clone(), file, *fsync))
                 }
                 DestinationSpec::Syslog {
                     target: SyslogTarget::Udp(address),
                     ..
-                } => tokio::spawn(write_udp(rx, *address)),
+                } => Box::pin(write_udp(rx, *address)),
                 DestinationSpec::Syslog {
                     target,
                     shutdown_timeout,
                     ..
-                } => tokio::spawn(write_syslog_stream(rx, target.clone(), *shutdown_timeout)),
+                } => Box::pin(write_syslog_stream(rx, target.clone(), *shutdown_timeout)),
             };
+            let task = tokio::spawn(reporting_failure(name.clone(), writer, failed_tx.clone()));
             queues.push((index, tx, metrics));
             tasks.push((name, task));
         }
@@ -220,6 +244,7 @@ impl SinkSet {
                 queues,
             },
             tasks,
+            failed,
         })
     }
 

@@ -104,6 +104,8 @@ pub async fn run(
         let tx = spawn(&mut tasks, spec);
         running.insert(spec.name.clone(), (spec.clone(), tx));
     }
+    let mut failed = sinks.failed.clone();
+    let mut failed_open = true;
     let mut endings = Vec::new();
     let mut stopping = false;
     let mut reload_open = true;
@@ -136,6 +138,24 @@ pub async fn run(
                 pending.clear();
                 for (_, tx) in running.values() {
                     let _ = tx.send(level);
+                }
+            }
+            // A destination that gave up cannot take the sources' messages:
+            // stop as on SIGTERM; the failure makes the exit status 1.
+            changed = failed.changed(), if failed_open && !stopping => {
+                let why = failed.borrow_and_update().clone();
+                match (changed, why) {
+                    (Ok(()), Some(why)) => {
+                        tracing::error!("{why}; stopping: asking every source to exit");
+                        stopping = true;
+                        pending.clear();
+                        for (_, tx) in running.values() {
+                            let _ = tx.send(Stop::Graceful);
+                        }
+                    }
+                    // Every writer has ended: nothing more can fail.
+                    (Err(_), _) => failed_open = false,
+                    (Ok(()), None) => {}
                 }
             }
             next = reload.recv(), if reload_open && !stopping => {

@@ -366,3 +366,52 @@ path = "out.jsonl"
         "the source's messages follow as whole lines"
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_fails_the_run() {
+    use std::io::{BufRead, BufReader, Read};
+    let setup = Setup::new(
+        r#"[[source]]
+name = "many"
+class = "Many"
+code = """
+from syslogng import LogSource, LogMessage
+class Many(LogSource):
+    def run(self):
+        for i in range(200000):
+            self.post_message(LogMessage(f"line {i}"))
+    def request_exit(self):
+        pass
+"""
+"#,
+    );
+    let mut child = setup.command().spawn().expect("starting sandlog");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        stderr.read_to_string(&mut s).map(|_| s).unwrap_or_default()
+    });
+    // As `sandlog run ... | head -1`: one line, then the pipe is closed.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("reading the first line");
+    assert!(first.contains("line 0"), "{first}");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting") {
+            break status;
+        }
+        if started.elapsed() > LIMIT {
+            let _ = child.kill();
+            panic!("sandlog did not stop after its reader went away");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let stderr = err.join().unwrap_or_default();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("destination stdout: Broken pipe"),
+        "{stderr}"
+    );
+}
