@@ -41,6 +41,9 @@ options = { alpha = "1", beta = "two" }
     let typed = &lines[0];
     assert_eq!(typed["str"], "caf\u{e9}");
     assert_eq!(typed["bytes"], "raw\\xffbytes");
+    assert_eq!(typed["nul"], "before\u{0}after");
+    assert_eq!(typed["empty"], "");
+    assert!(typed.get("a\u{0}b").is_none() && typed.get("a").is_none());
     assert_eq!(typed["int"], -42);
     assert_eq!(typed["big"], 1i64 << 62);
     assert_eq!(typed["float"], 2.5);

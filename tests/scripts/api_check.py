@@ -37,6 +37,10 @@ class ApiCheck(LogSource):
         m = LogMessage("typed values")
         m["str"] = "caf\u00e9"
         m["bytes"] = b"raw\xffbytes"
+        # A NUL in a value makes its block carry value lengths.
+        m["nul"] = b"before\x00after"
+        m["empty"] = b""
+        raises(ValueError, lambda: m.__setitem__("a\x00b", "x"))
         m["int"] = -42
         m["big"] = 2**62
         m["float"] = 2.5
