@@ -18,6 +18,7 @@ netcompat.install()
 stdio.install()
 
 import linecache
+import marshal
 import traceback
 import types
 
@@ -109,7 +110,10 @@ def _load(setup):
         # Tracebacks show the script's lines although the file is not mounted.
         lines = setup.code.splitlines(keepends=True)
         linecache.cache[setup.filename] = (len(setup.code), None, lines, setup.filename)
-        code = compile(setup.code, setup.filename, "exec")
+        if setup.bytecode:
+            code = marshal.loads(setup.bytecode.encode("latin-1"))
+        else:
+            code = compile(setup.code, setup.filename, "exec")
         module = types.ModuleType("_sandlog_script")
         module.__file__ = setup.filename
         sys.modules[module.__name__] = module
@@ -147,6 +151,10 @@ def _load(setup):
     runtime.source = source
 
 
+def _compile(code, filename):
+    return marshal.dumps(compile(code, filename, "exec")).decode("latin-1")
+
+
 def _take_ack_tracker(source):
     tracker = getattr(source, "ack_tracker", None)
     if tracker is not None and not isinstance(tracker, AckTracker):
@@ -156,6 +164,9 @@ def _take_ack_tracker(source):
 
 
 class Source(exports.Source):
+    def compile(self, code, filename):
+        return _call(_compile, code, filename)
+
     def load(self, setup):
         _call(_load, setup)
 
@@ -240,12 +251,14 @@ def _warm_up():
     saved_names = set(syslogng.message._known_names)
     saved_globals = (_source_class, _fetch_delays)
     setup = _types.SimpleNamespace(
-        name="warm", filename="<warm>", code=_WARM_SCRIPT, class_name="Warm",
+        name="warm", filename="<warm>", code=_WARM_SCRIPT, bytecode="", class_name="Warm",
         buffer=256, max_message_size=65536, env=[], fetch_no_data_delay_ms=1000,
         time_reopen_ms=60000, compat_3x=False, python_path=[], window=10000,
         parse_flags=[])
     try:
         src = Source()
+        # As the host does: compile, then load from the bytecode.
+        setup.bytecode = src.compile(setup.code, setup.filename)
         src.load(setup)
         src.init([("key", "value")])
     finally:

@@ -6,6 +6,7 @@
 //! - [`config`]: the TOML configuration, parsed and validated in one place.
 //! - [`policy`]: what a sandbox grants and how it is bounded.
 //! - [`runtime`]: the wasmtime engine, the guest component and its caches.
+//! - [`bytecode`]: scripts compiled once and shared by their instances.
 //! - [`sandbox`]: one source's store: its WASI context and the host side of
 //!   the guest's imports (the hot path from `post_message` to a sink).
 //! - [`delivery`]: a source's messages from the guest's blocks to the
@@ -21,6 +22,7 @@
 
 pub mod acks;
 pub mod bindings;
+pub mod bytecode;
 pub mod config;
 pub mod delivery;
 pub mod logging;

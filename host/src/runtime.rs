@@ -19,6 +19,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
 use crate::bindings::{SandlogSource, SandlogSourcePre};
+use crate::bytecode::BytecodeCache;
 use crate::sandbox::SourceState;
 
 /// How often the epoch advances. A running guest yields to the executor at
@@ -31,6 +32,7 @@ pub struct Runtime {
     pub pre: SandlogSourcePre<SourceState>,
     /// Host directory mounted read-only at the guest's `/python`.
     pub stdlib_dir: PathBuf,
+    pub bytecode: BytecodeCache,
 }
 
 impl Runtime {
@@ -56,6 +58,7 @@ impl Runtime {
             engine,
             pre,
             stdlib_dir,
+            bytecode: BytecodeCache::default(),
         }))
     }
 }

@@ -16,6 +16,7 @@ use wasmtime::Store;
 
 use crate::bindings::exports::sandlog::guest::source::Setup;
 use crate::bindings::{Failure, SandlogSource};
+use crate::bytecode::ScriptKey;
 use crate::config::{Config, Restart, SourceSpec};
 use crate::metrics::{Registry, SourceMetrics, State};
 use crate::runtime::Runtime;
@@ -308,12 +309,45 @@ async fn lifecycle(
         }
     };
     let src = guest.sandlog_guest_source();
-    let setup = setup(spec);
+    let mut setup = setup(spec);
     let grace = spec.policy.exit_grace;
     let guard = Guard {
         grace,
         control: &control,
     };
+    if !spec.code.is_empty() {
+        // Compiled here, before anything of the script runs in this
+        // instance, unless an earlier instance of the script did so.
+        let key = ScriptKey::new(&spec.filename, &spec.code);
+        match runtime.bytecode.get(&key) {
+            Some(bytecode) => setup.bytecode = bytecode.to_string(),
+            None => {
+                let compiled = guard
+                    .call(
+                        &mut stop,
+                        "compiling the script",
+                        false,
+                        src.call_compile(&mut store, &spec.code, &spec.filename),
+                    )
+                    .await;
+                match compiled {
+                    Guarded::Done(Ok(Ok(bytecode))) => {
+                        runtime.bytecode.insert(key, bytecode.as_str().into());
+                        setup.bytecode = bytecode;
+                    }
+                    Guarded::Done(Ok(Err(f))) => {
+                        report_failure("cannot load the source", &f);
+                        return Ok(Ending::NotStarted);
+                    }
+                    Guarded::Done(Err(trap)) => {
+                        report_trap("compiling the script", &trap);
+                        return Ok(Ending::NotStarted);
+                    }
+                    Guarded::Interrupted => return Ok(Ending::NotStarted),
+                }
+            }
+        }
+    }
 
     let loaded = guard
         .call(
@@ -507,6 +541,7 @@ fn setup(spec: &SourceSpec) -> Setup {
         name: spec.name.clone(),
         filename: spec.filename.clone(),
         code: spec.code.clone(),
+        bytecode: String::new(),
         class_name: spec.class_name.clone(),
         buffer: spec.guest_buffer,
         max_message_size: u32::try_from(spec.policy.max_message_size).unwrap_or(u32::MAX),
