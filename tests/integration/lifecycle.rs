@@ -272,6 +272,33 @@ fn exception_in_run_keeps_earlier_messages_and_logs_traceback() {
 }
 
 #[test]
+fn instances_from_the_compiled_script_keep_file_and_line_in_tracebacks() {
+    // The second and third runs load the bytecode the first one compiled.
+    let setup = Setup::new(
+        "[[source]]\nname = \"r\"\nscript = \"raiser.py\"\nclass = \"Raiser\"\n\
+         restart_backoff = \"10ms\"\nrestart_limit = 2\n",
+    )
+    .script("raiser.py");
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    assert_eq!(out.lines().len(), 9, "{}", out.stderr);
+    assert_eq!(
+        out.stderr
+            .matches("raiser.py\", line 11, in fail_here")
+            .count(),
+        3,
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr.matches("raise ValueError(").count(),
+        3,
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn os_exit_and_sys_exit_are_contained() {
     let setup = Setup::new(
         r#"
