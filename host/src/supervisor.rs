@@ -319,79 +319,35 @@ async fn lifecycle(
         // Compiled here, before anything of the script runs in this
         // instance, unless an earlier instance of the script did so.
         let key = ScriptKey::new(&spec.filename, &spec.code);
-        match runtime.bytecode.get(&key) {
-            Some(bytecode) => setup.bytecode = bytecode.to_string(),
+        setup.bytecode = match runtime.bytecode.get(&key) {
+            Some(bytecode) => bytecode.to_string(),
             None => {
-                let compiled = guard
-                    .call(
-                        &mut stop,
-                        "compiling the script",
-                        false,
-                        src.call_compile(&mut store, &spec.code, &spec.filename),
-                    )
-                    .await;
-                match compiled {
-                    Guarded::Done(Ok(Ok(bytecode))) => {
-                        runtime.bytecode.insert(key, bytecode.as_str().into());
-                        setup.bytecode = bytecode;
-                    }
-                    Guarded::Done(Ok(Err(f))) => {
-                        report_failure("cannot load the source", &f);
-                        return Ok(Ending::NotStarted);
-                    }
-                    Guarded::Done(Err(trap)) => {
-                        report_trap("compiling the script", &trap);
-                        return Ok(Ending::NotStarted);
-                    }
-                    Guarded::Interrupted => return Ok(Ending::NotStarted),
-                }
+                let call = src.call_compile(&mut store, &spec.code, &spec.filename);
+                let what = "compiling the script";
+                let compiled = guard.call(&mut stop, what, false, call).await;
+                let Some(bytecode) = starting(what, "cannot load the source", compiled) else {
+                    return Ok(Ending::NotStarted);
+                };
+                runtime.bytecode.insert(key, bytecode.as_str().into());
+                bytecode
             }
-        }
+        };
     }
-
-    let loaded = guard
-        .call(
-            &mut stop,
-            "loading the source",
-            false,
-            src.call_load(&mut store, &setup),
-        )
-        .await;
-    match loaded {
-        Guarded::Done(Ok(Ok(()))) => {}
-        Guarded::Done(Ok(Err(f))) => {
-            report_failure("cannot load the source", &f);
-            return Ok(Ending::NotStarted);
-        }
-        Guarded::Done(Err(trap)) => {
-            report_trap("loading the source", &trap);
-            return Ok(Ending::NotStarted);
-        }
-        Guarded::Interrupted => return Ok(Ending::NotStarted),
+    let call = src.call_load(&mut store, &setup);
+    let what = "loading the source";
+    let loaded = guard.call(&mut stop, what, false, call).await;
+    if starting(what, "cannot load the source", loaded).is_none() {
+        return Ok(Ending::NotStarted);
     }
-    let inited = guard
-        .call(
-            &mut stop,
-            "init()",
-            false,
-            src.call_init(&mut store, &spec.options),
-        )
-        .await;
-    match inited {
-        Guarded::Done(Ok(Ok(true))) => {}
-        Guarded::Done(Ok(Ok(false))) => {
+    let call = src.call_init(&mut store, &spec.options);
+    let inited = guard.call(&mut stop, "init()", false, call).await;
+    match starting("init()", "init() raised; the source does not start", inited) {
+        Some(true) => {}
+        Some(false) => {
             tracing::error!("init() returned a false value; the source does not start");
             return Ok(Ending::NotStarted);
         }
-        Guarded::Done(Ok(Err(f))) => {
-            report_failure("init() raised; the source does not start", &f);
-            return Ok(Ending::NotStarted);
-        }
-        Guarded::Done(Err(trap)) => {
-            report_trap("init()", &trap);
-            return Ok(Ending::NotStarted);
-        }
-        Guarded::Interrupted => return Ok(Ending::NotStarted),
+        None => return Ok(Ending::NotStarted),
     }
     tracing::debug!(elapsed = ?started.elapsed(), "instantiated and initialised");
 
@@ -721,6 +677,28 @@ async fn deinit(
 /// Longest part of a failure report (exception name, message, traceback)
 /// that is logged; a script cannot make the host log grow without bound.
 const MAX_REPORT: usize = 16 * 1024;
+
+/// The result of the guest call `what` made while a source starts
+/// (compiling, loading, init()); None, with the exception (as `raised`
+/// says) or the trap reported, when the source cannot start.
+fn starting<T>(
+    what: &str,
+    raised: &str,
+    call: Guarded<wasmtime::Result<Result<T, Failure>>>,
+) -> Option<T> {
+    match call {
+        Guarded::Done(Ok(Ok(value))) => Some(value),
+        Guarded::Done(Ok(Err(f))) => {
+            report_failure(raised, &f);
+            None
+        }
+        Guarded::Done(Err(trap)) => {
+            report_trap(what, &trap);
+            None
+        }
+        Guarded::Interrupted => None,
+    }
+}
 
 fn report_failure(what: &str, f: &Failure) {
     // The first line is the script's to fill, so its line breaks are
