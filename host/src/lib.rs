@@ -15,6 +15,7 @@
 //! - [`syslog_format`]: the RFC 5424 and RFC 3164 renderings.
 //! - [`sink`]: the destinations that lines are written to.
 //! - [`acks`]: how far each source's messages have been written.
+//! - [`start_gate`]: lets sources start one at a time.
 //! - [`supervisor`]: drives every source through its lifecycle and stops
 //!   them on a signal.
 //! - [`logging`]: the host's own log.
@@ -32,5 +33,6 @@ pub mod render;
 pub mod runtime;
 pub mod sandbox;
 pub mod sink;
+pub mod start_gate;
 pub mod supervisor;
 pub mod syslog_format;

@@ -21,6 +21,7 @@ use wasmtime::{Config, Engine};
 use crate::bindings::{SandlogSource, SandlogSourcePre};
 use crate::bytecode::BytecodeCache;
 use crate::sandbox::SourceState;
+use crate::start_gate::StartGate;
 
 /// How often the epoch advances. A running guest yields to the executor at
 /// every tick, which keeps a busy source from starving the others.
@@ -33,6 +34,7 @@ pub struct Runtime {
     /// Host directory mounted read-only at the guest's `/python`.
     pub stdlib_dir: PathBuf,
     pub bytecode: BytecodeCache,
+    pub start_gate: StartGate,
 }
 
 impl Runtime {
@@ -59,6 +61,7 @@ impl Runtime {
             pre,
             stdlib_dir,
             bytecode: BytecodeCache::default(),
+            start_gate: StartGate::new(),
         }))
     }
 }

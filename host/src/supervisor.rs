@@ -286,8 +286,9 @@ async fn lifecycle(
     metrics: Arc<SourceMetrics>,
 ) -> Result<Ending> {
     let control = Arc::new(Control::default());
-    let started = Instant::now();
     let runtime = &env.runtime;
+    let pass = runtime.start_gate.enter().await;
+    let started = Instant::now();
     let sinks = match &spec.destinations {
         Some(which) => env.sinks.select(which),
         None => env.sinks.clone(),
@@ -350,6 +351,7 @@ async fn lifecycle(
         None => return Ok(Ending::NotStarted),
     }
     tracing::debug!(elapsed = ?started.elapsed(), "instantiated and initialised");
+    drop(pass);
 
     if *stop.borrow() != Stop::Running {
         control.mark_told();
