@@ -11,8 +11,9 @@ the page cache holds it once. PSS shares such pages out among the
 mappings; USS (private pages) is what one more source costs.
 
 Also runs a single source SINGLE_RUNS times (default 10) and reports the
-median of its instantiate+init time: with many sources starting at once
-the per-source figure mostly measures waiting for a core.
+median of its instantiate+init time: a source alone also compiles its
+script, which the later instances of the same script do not. Sources
+start one at a time, and each source's figure is timed from its turn.
 
 usage: bench/scale.py [COUNTS...]   (default: 1 100 1000; builds --release
        first unless SANDLOG_BIN names the binary)
