@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchlib import prepared_cache, sandlog_binary
 DEFAULT = [(1, 1_000_000), (10, 100_000), (1000, 1000)]
 # A run that has not written every line by then is stopped and reported.
 DEADLINE_S = 600
@@ -94,13 +94,9 @@ def one_run(binary, cache, workdir, sources, per_source):
 def main():
     runs = [tuple(int(x) for x in a.split(":")) for a in sys.argv[1:]] or DEFAULT
     repeat = int(os.environ.get("AGGREGATE_RUNS", "1"))
-    binary = os.environ.get("SANDLOG_BIN")
-    if not binary:
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "sandlog"], cwd=ROOT, check=True)
-        binary = os.path.join(ROOT, "target", "release", "sandlog")
+    binary = sandlog_binary()
     with tempfile.TemporaryDirectory() as d:
-        cache = os.path.join(d, "cache")
-        subprocess.run([binary, "--cache-dir", cache, "prepare"], check=True, stderr=subprocess.DEVNULL)
+        cache = prepared_cache(binary, d)
         print(f"{'sources':>8} {'per source':>11} {'messages':>10} {'time':>9} {'msg/s':>11} {'vs 1 source':>12}")
         base = None
         for sources, per_source in runs:

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchlib import prepared_cache, sandlog_binary
 COUNTS = [int(c) for c in sys.argv[1:]] or [1, 100, 1000]
 
 IDLE = '''
@@ -106,13 +106,9 @@ def measure(binary, cache, workdir, n):
 
 
 def main():
-    binary = os.environ.get("SANDLOG_BIN")
-    if not binary:
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "sandlog"], cwd=ROOT, check=True)
-        binary = os.path.join(ROOT, "target", "release", "sandlog")
+    binary = sandlog_binary()
     with tempfile.TemporaryDirectory() as d:
-        cache = os.path.join(d, "cache")
-        subprocess.run([binary, "--cache-dir", cache, "prepare"], check=True, stderr=subprocess.DEVNULL)
+        cache = prepared_cache(binary, d)
         singles = []
         for _ in range(int(os.environ.get("SINGLE_RUNS", "10"))):
             singles += measure(binary, cache, d, 1)[3]

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchlib import prepared_cache, sandlog_binary
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 
 SCRIPTS = {
@@ -126,13 +126,9 @@ path = "out.jsonl"
 
 
 def main():
-    binary = os.environ.get("SANDLOG_BIN")
-    if not binary:
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "sandlog"], cwd=ROOT, check=True)
-        binary = os.path.join(ROOT, "target", "release", "sandlog")
+    binary = sandlog_binary()
     with tempfile.TemporaryDirectory() as d:
-        cache = os.path.join(d, "cache")
-        subprocess.run([binary, "--cache-dir", cache, "prepare"], check=True, stderr=subprocess.DEVNULL)
+        cache = prepared_cache(binary, d)
         print(f"SIGTERM to exit, median of {RUNS} runs (exit_grace {GRACE}):")
         for kind in SCRIPTS:
             times = [one(binary, cache, d, kind) for _ in range(RUNS)]
