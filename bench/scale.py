@@ -98,11 +98,22 @@ def measure(binary, cache, workdir, n):
     with open(os.path.join(workdir, f"scale-{n}.log")) as f:
         inits = []
         for line in f:
-            m = re.search(r"instantiated and initialised elapsed=([0-9.]+)(ns|µs|us|ms|s)\b", line)
-            if m:
-                unit = {"ns": 1e-6, "µs": 1e-3, "us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
-                inits.append(float(m.group(1)) * unit)
+            if "instantiated and initialised" in line:
+                inits.append(phases(line))
     return started, mem, stop, inits
+
+
+def phases(line):
+    """The durations (ms) of one `instantiated and initialised` debug line:
+    elapsed, and its parts instantiate, load and init."""
+    units = {"ns": 1e-6, "µs": 1e-3, "us": 1e-3, "ms": 1.0, "s": 1e3}
+    return {key: float(value) * units[unit]
+            for key, value, unit in re.findall(r"\b(\w+)=([0-9.]+)(ns|µs|us|ms|s)\b", line)}
+
+
+def median_of(inits, key):
+    values = [i[key] for i in inits if key in i]
+    return statistics.median(values) if values else float("nan")
 
 
 def main():
@@ -111,22 +122,27 @@ def main():
         cache = prepared_cache(binary, d)
         singles = []
         for _ in range(int(os.environ.get("SINGLE_RUNS", "10"))):
-            singles += measure(binary, cache, d, 1)[3]
+            singles += [i["elapsed"] for i in measure(binary, cache, d, 1)[3]]
         if singles:
             print(f"one source alone, instantiate+init: median {statistics.median(singles):.2f}ms "
                   f"over {len(singles)} runs (min {min(singles):.2f}ms, max {max(singles):.2f}ms)")
         rows = []
         print(f"{'sources':>8} {'all up':>9} {'RSS':>10} {'PSS':>10} {'USS':>10} {'init median':>12} "
               f"{'init p90':>9} {'SIGTERM to exit':>16}")
+        split = []
         for n in COUNTS:
             started, mem, stop, inits = measure(binary, cache, d, n)
-            inits.sort()
-            med = statistics.median(inits) if inits else float("nan")
-            p90 = inits[int(len(inits) * 0.9)] if inits else float("nan")
+            elapsed = sorted(i["elapsed"] for i in inits)
+            med = statistics.median(elapsed) if elapsed else float("nan")
+            p90 = elapsed[int(len(elapsed) * 0.9)] if elapsed else float("nan")
             rows.append((n, mem))
+            split.append((n, [median_of(inits, k) for k in ("instantiate", "load", "init")]))
             rss, pss, uss = (m / 1024 for m in mem)
             print(f"{n:>8} {started:>8.2f}s {rss:>7.1f}MiB {pss:>7.1f}MiB {uss:>7.1f}MiB {med:>10.2f}ms "
                   f"{p90:>7.2f}ms {stop * 1000:>14.0f}ms")
+        for n, (inst, load, init) in split:
+            print(f"{n:>8} sources, medians of the parts: store and instantiation {inst:.2f}ms, "
+                  f"load {load:.2f}ms, init() {init:.2f}ms")
         if len(rows) >= 2:
             (n0, m0), (n1, m1) = rows[0], rows[-1]
             slopes = [(b - a) / (n1 - n0) / 1024 for a, b in zip(m0, m1)]

@@ -28,6 +28,8 @@ use crate::sink::{SinkSet, Sinks};
 pub enum Ending {
     /// It could not start: the code did not load, or init() refused.
     NotStarted,
+    /// It was stopped while it waited for its turn to start.
+    Cancelled,
     /// run() returned.
     Returned,
     /// run() raised an exception.
@@ -49,7 +51,8 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// True when at least one source got as far as running.
+    /// True when at least one source got as far as running, or was stopped
+    /// before its turn to start came.
     pub fn any_started(&self) -> bool {
         self.endings.iter().any(|(_, e)| *e != Ending::NotStarted)
     }
@@ -249,7 +252,10 @@ async fn run_source(
         }
         let reason = match (&ending, policy.when) {
             (_, Restart::Never)
-            | (Ending::NotStarted | Ending::Interrupted | Ending::Recycled, _) => None,
+            | (
+                Ending::NotStarted | Ending::Cancelled | Ending::Interrupted | Ending::Recycled,
+                _,
+            ) => None,
             (Ending::Returned, Restart::OnFailure) => None,
             (Ending::Returned, Restart::Always) => Some("run() returned"),
             (Ending::Raised, _) => Some("run() raised"),
@@ -287,7 +293,20 @@ async fn lifecycle(
 ) -> Result<Ending> {
     let control = Arc::new(Control::default());
     let runtime = &env.runtime;
-    let pass = runtime.start_gate.enter().await;
+    // A stop that comes while the source waits for its turn ends it there:
+    // starting it only to stop it would delay the stop of the whole run.
+    let stopped = async {
+        if stop.wait_for(|s| *s != Stop::Running).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let pass = tokio::select! {
+        pass = runtime.start_gate.enter() => pass,
+        () = stopped => {
+            tracing::debug!("stopped before its turn to start");
+            return Ok(Ending::Cancelled);
+        }
+    };
     let started = Instant::now();
     let sinks = match &spec.destinations {
         Some(which) => env.sinks.select(which),
@@ -309,6 +328,7 @@ async fn lifecycle(
             return Ok(Ending::NotStarted);
         }
     };
+    let instantiated = started.elapsed();
     let src = guest.sandlog_guest_source();
     let mut setup = setup(spec);
     let grace = spec.policy.exit_grace;
@@ -340,6 +360,7 @@ async fn lifecycle(
     if starting(what, "cannot load the source", loaded).is_none() {
         return Ok(Ending::NotStarted);
     }
+    let loaded = started.elapsed();
     let call = src.call_init(&mut store, &spec.options);
     let inited = guard.call(&mut stop, "init()", false, call).await;
     match starting("init()", "init() raised; the source does not start", inited) {
@@ -350,7 +371,14 @@ async fn lifecycle(
         }
         None => return Ok(Ending::NotStarted),
     }
-    tracing::debug!(elapsed = ?started.elapsed(), "instantiated and initialised");
+    let elapsed = started.elapsed();
+    tracing::debug!(
+        ?elapsed,
+        instantiate = ?instantiated,
+        load = ?(loaded - instantiated),
+        init = ?(elapsed - loaded),
+        "instantiated and initialised"
+    );
     drop(pass);
 
     if *stop.borrow() != Stop::Running {

@@ -751,3 +751,51 @@ path = "out.jsonl"
             .contains("recycled: starting again in a fresh instance")
     );
 }
+
+#[test]
+fn sources_still_waiting_to_start_are_not_started_after_sigterm() {
+    const SOURCES: usize = 300;
+    let mut config = String::new();
+    for i in 0..SOURCES {
+        config.push_str(&format!(
+            "[[source]]\nname = \"s{i}\"\nscript = \"idle.py\"\nclass = \"Idle\"\n\n"
+        ));
+    }
+    config.push_str("[[destination]]\ntype = \"file\"\npath = \"out.jsonl\"\n");
+    let setup = Setup::new(&config).file(
+        "idle.py",
+        r#"
+import time
+from syslogng import LogSource, LogMessage
+class Idle(LogSource):
+    def init(self, options):
+        self.exit = False
+        return True
+    def run(self):
+        self.post_message(LogMessage("up"))
+        while not self.exit:
+            time.sleep(3600)
+    def request_exit(self):
+        self.exit = True
+"#,
+    );
+    let mut cmd = setup.command();
+    cmd.arg("--log-level").arg("sandlog=debug");
+    let child = cmd.spawn().expect("starting sandlog");
+    assert!(
+        util::wait_for_file_lines(&setup.path("out.jsonl"), 1, LIMIT),
+        "no source posted"
+    );
+    util::signal(&child, "TERM");
+    let out = util::wait(child, LIMIT);
+    out.assert_success();
+    let count = |needle: &str| out.stderr.lines().filter(|l| l.contains(needle)).count();
+    let started = count("instantiated and initialised");
+    let cancelled = count("stopped before its turn to start");
+    // Sources start one at a time, a few milliseconds each: when the first
+    // has posted, most are still waiting, and those never start.
+    assert!(started >= 1, "{}", out.stderr);
+    assert!(cancelled > 0, "every source started: {}", out.stderr);
+    assert_eq!(started + cancelled, SOURCES, "{}", out.stderr);
+    assert_eq!(count("ERROR"), 0, "{}", out.stderr);
+}
