@@ -41,7 +41,10 @@ class Burst(LogSource):
 '''
 
 
-def one_run(binary, cache, workdir, sources, per_source):
+def one_run(binary, cache, workdir, sources, per_source, extra=""):
+    """Seconds until every line of `sources` bursts of `per_source` is
+    written, and the line count. `extra` is more config (sources that post
+    nothing, for bench/crashloop.py)."""
     with open(os.path.join(workdir, "burst.py"), "w") as f:
         f.write(BURST)
     config = os.path.join(workdir, f"aggregate-{sources}.toml")
@@ -50,6 +53,7 @@ def one_run(binary, cache, workdir, sources, per_source):
         for i in range(sources):
             f.write(f'[[source]]\nname = "b{i}"\nscript = "burst.py"\nclass = "Burst"\n'
                     f'restart = "never"\noptions = {{ n = "{per_source}" }}\n\n')
+        f.write(extra)
         f.write(f'[[destination]]\ntype = "file"\npath = "{out}"\n')
     if os.path.exists(out):
         os.unlink(out)

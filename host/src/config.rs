@@ -502,11 +502,22 @@ impl Config {
                 destinations: None,
                 python_path,
                 compat_3x,
-                restart: RestartPolicy {
-                    when: src.restart,
-                    backoff: src.restart_backoff.unwrap_or(Duration::from_secs(1)),
-                    backoff_max: src.restart_backoff_max.unwrap_or(Duration::from_secs(60)),
-                    limit: src.restart_limit.unwrap_or(10),
+                restart: {
+                    let backoff = src.restart_backoff.unwrap_or(Duration::from_secs(1));
+                    let backoff_max = src.restart_backoff_max.unwrap_or(Duration::from_secs(60));
+                    if backoff_max < backoff {
+                        bail!(
+                            "{at}: key `restart_backoff_max`: {} is shorter than `restart_backoff` ({})",
+                            humantime_serde::re::humantime::format_duration(backoff_max),
+                            humantime_serde::re::humantime::format_duration(backoff)
+                        );
+                    }
+                    RestartPolicy {
+                        when: src.restart,
+                        backoff,
+                        backoff_max,
+                        limit: src.restart_limit.unwrap_or(10),
+                    }
                 },
             });
         }
@@ -678,6 +689,36 @@ mod tests {
         let err = err.unwrap_or_default();
         assert!(err.contains("test.toml"), "{err}");
         assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn a_backoff_cap_below_the_backoff_is_an_error() {
+        let source = "[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\n";
+        // Against the default cap of a minute.
+        let err = parse(&format!("{source}restart_backoff = \"2m\"\n"))
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(
+            err.contains("`restart_backoff_max`: 1m is shorter than `restart_backoff` (2m)"),
+            "{err}"
+        );
+        let err = parse(&format!(
+            "{source}restart_backoff = \"2s\"\nrestart_backoff_max = \"1s\"\n"
+        ))
+        .err()
+        .map(|e| format!("{e:#}"))
+        .unwrap_or_default();
+        assert!(
+            err.contains("`restart_backoff_max`: 1s is shorter than `restart_backoff` (2s)"),
+            "{err}"
+        );
+        assert!(
+            parse(&format!(
+                "{source}restart_backoff = \"2s\"\nrestart_backoff_max = \"2s\"\n"
+            ))
+            .is_ok()
+        );
     }
 
     #[test]
