@@ -758,27 +758,11 @@ fn sources_still_waiting_to_start_are_not_started_after_sigterm() {
     let mut config = String::new();
     for i in 0..SOURCES {
         config.push_str(&format!(
-            "[[source]]\nname = \"s{i}\"\nscript = \"idle.py\"\nclass = \"Idle\"\n\n"
+            "[[source]]\nname = \"s{i}\"\nscript = \"sleeper.py\"\nclass = \"Sleeper\"\n\n"
         ));
     }
     config.push_str("[[destination]]\ntype = \"file\"\npath = \"out.jsonl\"\n");
-    let setup = Setup::new(&config).file(
-        "idle.py",
-        r#"
-import time
-from syslogng import LogSource, LogMessage
-class Idle(LogSource):
-    def init(self, options):
-        self.exit = False
-        return True
-    def run(self):
-        self.post_message(LogMessage("up"))
-        while not self.exit:
-            time.sleep(3600)
-    def request_exit(self):
-        self.exit = True
-"#,
-    );
+    let setup = Setup::new(&config).script("sleeper.py");
     let mut cmd = setup.command();
     cmd.arg("--log-level").arg("sandlog=debug");
     let child = cmd.spawn().expect("starting sandlog");
