@@ -664,6 +664,14 @@ mod tests {
         Config::parse(Path::new("/etc/sandlog/test.toml"), text)
     }
 
+    /// The whole error chain of a config that must not load ("" if it did).
+    fn error_of(text: &str) -> String {
+        parse(text)
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default()
+    }
+
     #[test]
     fn inline_source_defaults_to_stdout() -> Result<()> {
         let cfg = parse(
@@ -683,10 +691,7 @@ mod tests {
 
     #[test]
     fn unknown_key_is_an_error() {
-        let err = parse("[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\nbogus = 1\n")
-            .err()
-            .map(|e| format!("{e:#}"));
-        let err = err.unwrap_or_default();
+        let err = error_of("[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\nbogus = 1\n");
         assert!(err.contains("test.toml"), "{err}");
         assert!(err.contains("bogus"), "{err}");
     }
@@ -695,20 +700,14 @@ mod tests {
     fn a_backoff_cap_below_the_backoff_is_an_error() {
         let source = "[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\n";
         // Against the default cap of a minute.
-        let err = parse(&format!("{source}restart_backoff = \"2m\"\n"))
-            .err()
-            .map(|e| format!("{e:#}"))
-            .unwrap_or_default();
+        let err = error_of(&format!("{source}restart_backoff = \"2m\"\n"));
         assert!(
             err.contains("`restart_backoff_max`: 1m is shorter than `restart_backoff` (2m)"),
             "{err}"
         );
-        let err = parse(&format!(
+        let err = error_of(&format!(
             "{source}restart_backoff = \"2s\"\nrestart_backoff_max = \"1s\"\n"
-        ))
-        .err()
-        .map(|e| format!("{e:#}"))
-        .unwrap_or_default();
+        ));
         assert!(
             err.contains("`restart_backoff_max`: 1s is shorter than `restart_backoff` (2s)"),
             "{err}"
@@ -723,12 +722,9 @@ mod tests {
 
     #[test]
     fn duplicate_names_are_an_error() {
-        let err = parse(
+        let err = error_of(
             "[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\n[[source]]\nname = \"a\"\nclass = \"B\"\ncode = \"\"\n",
-        )
-        .err()
-        .map(|e| format!("{e:#}"))
-        .unwrap_or_default();
+        );
         assert!(
             err.contains("source #2 (\"a\")") && err.contains("`name`"),
             "{err}"
@@ -737,10 +733,7 @@ mod tests {
 
     #[test]
     fn missing_script_names_source_and_key() {
-        let err = parse("[[source]]\nname = \"a\"\nclass = \"A\"\nscript = \"nope.py\"\n")
-            .err()
-            .map(|e| format!("{e:#}"))
-            .unwrap_or_default();
+        let err = error_of("[[source]]\nname = \"a\"\nclass = \"A\"\nscript = \"nope.py\"\n");
         assert!(
             err.contains("(\"a\")") && err.contains("`script`") && err.contains("nope.py"),
             "{err}"
@@ -750,10 +743,7 @@ mod tests {
     #[test]
     fn non_string_option_is_an_error() {
         let err =
-            parse("[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\noptions = { n = 3 }\n")
-                .err()
-                .map(|e| format!("{e:#}"))
-                .unwrap_or_default();
+            error_of("[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\noptions = { n = 3 }\n");
         assert!(err.contains("string"), "{err}");
     }
 
@@ -806,23 +796,14 @@ code = ""
     #[test]
     fn unknown_policy_and_bad_policy_values_are_errors() {
         let err =
-            parse("[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\npolicy = \"nope\"\n")
-                .err()
-                .map(|e| format!("{e:#}"))
-                .unwrap_or_default();
+            error_of("[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\npolicy = \"nope\"\n");
         assert!(err.contains("`policy`") && err.contains("nope"), "{err}");
-        let err = parse("[policy.p]\nexit_grace = \"soon\"\n")
-            .err()
-            .map(|e| format!("{e:#}"))
-            .unwrap_or_default();
+        let err = error_of("[policy.p]\nexit_grace = \"soon\"\n");
         assert!(
             err.contains("exit_grace") || err.contains("policy"),
             "{err}"
         );
-        let err = parse("[policy.p]\nnetwork.listen = [\"localhost:80\"]\n")
-            .err()
-            .map(|e| format!("{e:#}"))
-            .unwrap_or_default();
+        let err = error_of("[policy.p]\nnetwork.listen = [\"localhost:80\"]\n");
         assert!(
             err.contains("policy \"p\"") && err.contains("network.listen"),
             "{err}"
@@ -839,12 +820,9 @@ code = ""
         )?;
         assert_eq!(cfg.sources[0].destinations, Some(vec![1]));
         assert_eq!(cfg.sources[1].destinations, None);
-        let err = parse(
+        let err = error_of(
             "[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\ndestinations = [\"nope\"]\n",
-        )
-        .err()
-        .map(|e| format!("{e:#}"))
-        .unwrap_or_default();
+        );
         assert!(
             err.contains("`destinations`") && err.contains("nope"),
             "{err}"
@@ -876,22 +854,12 @@ code = ""
         assert!(s.flags.contains(&("parse".into(), false)));
         assert!(s.flags.contains(&("syslog-protocol".into(), true)));
         assert_eq!((s.log_iw_size, s.keep_hostname), (5, false));
-        let err = format!(
-            "{:#}",
-            parse(&format!("{base}flags = [\"bogus\"]\n"))
-                .err()
-                .unwrap_or_else(|| anyhow::anyhow!(""))
-        );
+        let err = error_of(&format!("{base}flags = [\"bogus\"]\n"));
         assert!(
             err.contains("unknown flag \"bogus\"") && err.contains("no-parse"),
             "{err}"
         );
-        let err = format!(
-            "{:#}",
-            parse(&format!("{base}log_iw_size = 0\n"))
-                .err()
-                .unwrap_or_else(|| anyhow::anyhow!(""))
-        );
+        let err = error_of(&format!("{base}log_iw_size = 0\n"));
         assert!(err.contains("log_iw_size"), "{err}");
         Ok(())
     }
@@ -907,10 +875,7 @@ code = ""
             "policy = { memory = \"64MiB\", recycle_above = \"64MiB\" }",
             "policy = { recycle_above = \"8MiB\" }",
         ] {
-            let err = parse(&format!("{src}{bad}\n"))
-                .err()
-                .map(|e| format!("{e:#}"))
-                .unwrap_or_default();
+            let err = error_of(&format!("{src}{bad}\n"));
             assert!(err.contains("recycle_above"), "{bad}: {err}");
         }
         Ok(())
