@@ -356,8 +356,8 @@ async fn lifecycle(
     }
     let call = src.call_load(&mut store, &setup);
     let what = "loading the source";
-    let loaded = guard.call(&mut stop, what, false, call).await;
-    if starting(what, "cannot load the source", loaded).is_none() {
+    let load = guard.call(&mut stop, what, false, call).await;
+    if starting(what, "cannot load the source", load).is_none() {
         return Ok(Ending::NotStarted);
     }
     let loaded = started.elapsed();
