@@ -9,9 +9,10 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
 use sandlog::config::Config;
+use sandlog::engine::{self, Runtime};
 use sandlog::logging::{self, LogFormat};
 use sandlog::metrics::{self, Registry};
-use sandlog::runtime::{self, Runtime};
+use sandlog::sandbox::paths;
 use sandlog::supervisor::{self, Stop};
 use std::sync::Arc;
 
@@ -87,7 +88,7 @@ fn main() -> ExitCode {
 }
 
 fn real_main(cli: Cli) -> Result<ExitCode> {
-    let cache_dir = cli.cache_dir.unwrap_or_else(runtime::default_cache_dir);
+    let cache_dir = cli.cache_dir.unwrap_or_else(engine::default_cache_dir);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -135,7 +136,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             let state_dir = cli
                 .state_dir
                 .or_else(|| config.state_dir.clone())
-                .unwrap_or_else(runtime::default_state_dir);
+                .unwrap_or_else(paths::default_state_root);
             rt.block_on(run(config, &cache_dir, &state_dir))
         }
     }

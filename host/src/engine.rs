@@ -1,10 +1,14 @@
 //! The wasmtime engine, the guest component and the caches that make
 //! start-up cheap: the component compiled once per guest build and engine
 //! configuration (Cranelift takes seconds, loading the result milliseconds),
-//! and the Python standard library unpacked once for the read-only mount.
+//! the Python standard library unpacked once for the read-only mount, and
+//! scripts compiled once per process ([`bytecode`]).
 //!
-//! One [`Runtime`] serves every source: one Engine, one Linker, one
-//! InstancePre. Each source gets its own Store (see [`crate::sandbox`]).
+//! One [`Runtime`] serves every source: one Engine and one Component. The
+//! Linker and the InstancePre that bind the host's imports are made from it
+//! by [`crate::sandbox`]; each source gets its own Store there.
+
+pub mod bytecode;
 
 use std::fs;
 use std::io::Cursor;
@@ -15,13 +19,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::Component;
 use wasmtime::{Config, Engine};
 
-use crate::bindings::{SandlogSource, SandlogSourcePre};
-use crate::bytecode::BytecodeCache;
-use crate::sandbox::SourceState;
-use crate::start_gate::StartGate;
+use self::bytecode::BytecodeCache;
 
 /// How often the epoch advances. A running guest yields to the executor at
 /// every tick, which keeps a busy source from starving the others.
@@ -30,11 +31,10 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Everything shared by all sources.
 pub struct Runtime {
     pub engine: Engine,
-    pub pre: SandlogSourcePre<SourceState>,
+    pub component: Component,
     /// Host directory mounted read-only at the guest's `/python`.
     pub stdlib_dir: PathBuf,
     pub bytecode: BytecodeCache,
-    pub start_gate: StartGate,
 }
 
 impl Runtime {
@@ -43,25 +43,13 @@ impl Runtime {
     pub fn new(cache_dir: &Path) -> Result<Arc<Runtime>> {
         let engine = engine()?;
         let component = load_component(&engine, cache_dir)?;
-        let mut linker: Linker<SourceState> = Linker::new(&engine);
-        wt(wasmtime_wasi::p2::add_to_linker_async(&mut linker))
-            .context("linking WASI into the guest")?;
-        wt(SandlogSource::add_to_linker::<_, HasSelf<_>>(
-            &mut linker,
-            |s| s,
-        ))
-        .context("linking the sandlog host interface")?;
-        let pre = wt(linker.instantiate_pre(&component))
-            .context("preparing the guest for instantiation")?;
-        let pre = wt(SandlogSourcePre::new(pre)).context("binding the guest's exports")?;
         let stdlib_dir = unpack_stdlib(cache_dir)?;
         start_epoch_ticker(&engine);
         Ok(Arc::new(Runtime {
             engine,
-            pre,
+            component,
             stdlib_dir,
             bytecode: BytecodeCache::default(),
-            start_gate: StartGate::new(),
         }))
     }
 }
@@ -92,18 +80,6 @@ pub fn default_cache_dir() -> PathBuf {
         return PathBuf::from(home).join(".cache/sandlog");
     }
     std::env::temp_dir().join("sandlog-cache")
-}
-
-/// The default state directory: `$XDG_STATE_HOME/sandlog`, else
-/// `$HOME/.local/state/sandlog`, else a directory under the system temp dir.
-pub fn default_state_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("sandlog");
-    }
-    if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(home).join(".local/state/sandlog");
-    }
-    std::env::temp_dir().join("sandlog-state")
 }
 
 fn digest(parts: &[&[u8]]) -> String {

@@ -1,20 +1,19 @@
-//! Metrics: counters per source and per destination, and an optional HTTP
-//! listener (`[metrics] listen = "127.0.0.1:9464"`, off by default) that
-//! serves them in the Prometheus text format at `/metrics`.
+//! Metrics: counters per source and per destination, rendered in the
+//! Prometheus text format, and served by [`server`] when the config asks
+//! for it (`[metrics] listen = "127.0.0.1:9464"`, off by default).
 //!
 //! The counters are atomics updated where the work happens (a block of
 //! messages, a restart, a memory growth), so reading them costs the hot
 //! path nothing.
 
+pub mod server;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
-use anyhow::{Context, Result};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+pub use server::serve;
 
 /// A source's lifecycle state, as the `sandlog_source_state` gauge shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,10 +40,11 @@ pub struct SourceMetrics {
     /// Linear memory of the current instance, and the most it has had.
     pub memory: AtomicU64,
     pub memory_peak: AtomicU64,
-    /// Epoch ticks the guest was found running past its cpu slice: an
-    /// upper estimate of its busy time at the tick's resolution (10 ms; a
-    /// guest that wakes from a long wait counts one slice at once).
-    pub busy_ticks: AtomicU64,
+    /// Time the guest was found running past its cpu slices, in
+    /// milliseconds: an upper estimate of its busy time at the epoch
+    /// tick's resolution (10 ms; a guest that wakes from a long wait
+    /// counts one slice at once).
+    pub busy_ms: AtomicU64,
 }
 
 impl SourceMetrics {
@@ -157,7 +157,7 @@ impl Registry {
                 "sandlog_source_guest_busy_milliseconds_total",
                 "counter",
                 "Time the guest ran without yielding, counted in 10 ms epoch ticks.",
-                |m| m.busy_ticks.load(Relaxed) * crate::runtime::EPOCH_TICK.as_millis() as u64,
+                |m| m.busy_ms.load(Relaxed),
             ),
         ];
         for (name, kind, help, get) in source_metrics {
@@ -206,52 +206,4 @@ fn label(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
-}
-
-/// Serves `GET /metrics` on `listen` until the task is dropped. The
-/// listener answers one small request per connection; anything else gets
-/// 404.
-pub async fn serve(
-    listen: SocketAddr,
-    registry: Arc<Registry>,
-) -> Result<tokio::task::JoinHandle<()>> {
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("binding the metrics listener to {listen}"))?;
-    tracing::info!(address = %listen, "serving metrics at /metrics");
-    Ok(tokio::spawn(async move {
-        loop {
-            let Ok((mut conn, _)) = listener.accept().await else {
-                continue;
-            };
-            let registry = registry.clone();
-            tokio::spawn(async move {
-                let mut buf = [0u8; 2048];
-                let n = match tokio::time::timeout(
-                    std::time::Duration::from_secs(5),
-                    conn.read(&mut buf),
-                )
-                .await
-                {
-                    Ok(Ok(n)) => n,
-                    _ => return,
-                };
-                let request = String::from_utf8_lossy(&buf[..n]);
-                let response = if request.starts_with("GET /metrics ")
-                    || request.starts_with("GET /metrics?")
-                {
-                    let body = registry.render();
-                    format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    )
-                } else {
-                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                        .to_owned()
-                };
-                let _ = conn.write_all(response.as_bytes()).await;
-                let _ = conn.shutdown().await;
-            });
-        }
-    }))
 }

@@ -1,0 +1,73 @@
+//! The host's handle on a running source, shared by the supervisor and the
+//! source's guest API: how an exit request reaches a guest that is busy or
+//! waiting in the host. AxoSyslog calls request_exit() from another
+//! thread; an instance has one, so the request is marked here and the
+//! guest is told at its next contact with the host, and a host wait ends
+//! at once.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use tokio::sync::Notify;
+
+const EXIT_NONE: u8 = 0;
+const EXIT_WANTED: u8 = 1;
+const EXIT_TOLD: u8 = 2;
+
+/// The host's handle on a running source, shared with its store: how the
+/// supervisor asks a source to exit while the guest is busy.
+#[derive(Default)]
+pub struct Control {
+    exit: AtomicU8,
+    wake: Notify,
+}
+
+impl Control {
+    /// Asks the source to exit: its request_exit() runs at the guest's next
+    /// contact with the host, and a host sleep ends now.
+    pub fn request_exit(&self) {
+        let _ =
+            self.exit
+                .compare_exchange(EXIT_NONE, EXIT_WANTED, Ordering::SeqCst, Ordering::SeqCst);
+        // Wakes every `notified()` future created before this call, polled or
+        // not; each waiter checks the state after creating its future.
+        self.wake.notify_waiters();
+    }
+
+    pub fn exit_requested(&self) -> bool {
+        self.exit.load(Ordering::SeqCst) != EXIT_NONE
+    }
+
+    /// An exit is wanted and the guest has not been told yet.
+    pub(crate) fn exit_pending(&self) -> bool {
+        self.exit.load(Ordering::SeqCst) == EXIT_WANTED
+    }
+
+    /// True once, when an exit is wanted and the guest has not been told.
+    pub(crate) fn take(&self) -> bool {
+        self.exit
+            .compare_exchange(EXIT_WANTED, EXIT_TOLD, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    /// The guest is told through the request-exit export instead.
+    pub fn mark_told(&self) {
+        self.exit.store(EXIT_TOLD, Ordering::SeqCst);
+    }
+
+    /// A future that resolves at the next exit request; made before the
+    /// state is checked, it misses none.
+    pub fn woken(&self) -> tokio::sync::futures::Notified<'_> {
+        self.wake.notified()
+    }
+
+    /// Resolves once an exit has been requested.
+    pub async fn requested(&self) {
+        loop {
+            let notified = self.wake.notified();
+            if self.exit_requested() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}

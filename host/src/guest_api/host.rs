@@ -1,0 +1,138 @@
+//! The host side of the guest's `host` interface: every call a source's
+//! guest can make into the host lands here, on the source's [`GuestApi`].
+//!
+//! The hot path of sandlog starts at `post_messages`: a block of messages
+//! from the guest passes the [`Gate`], each checked message is rendered
+//! into a batch by the source's [`Delivery`], and the batch goes to the
+//! destinations; while they are behind, the guest stays suspended in this
+//! call.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::control::Control;
+use super::gate::{Gate, clip};
+use crate::bindings::sandlog::guest::{host, types};
+use crate::bindings::{LogLevel, MessageBlock, Status};
+use crate::pipeline::acks::AckState;
+use crate::pipeline::delivery::{Delivery, Stats};
+
+/// What a source's guest API holds: the source's name, the supervisor's
+/// handle on it and its way to the destinations.
+pub struct GuestApi {
+    name: Arc<str>,
+    control: Arc<Control>,
+    gate: Gate,
+    delivery: Delivery,
+}
+
+impl GuestApi {
+    pub fn new(
+        name: Arc<str>,
+        control: Arc<Control>,
+        delivery: Delivery,
+        max_message_size: u64,
+    ) -> Self {
+        Self {
+            gate: Gate::new(name.clone(), max_message_size),
+            name,
+            control,
+            delivery,
+        }
+    }
+
+    /// Hands on everything the guest posted and waits until the
+    /// destinations have it.
+    pub async fn finish(&mut self) {
+        self.delivery.finish().await;
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.delivery.stats()
+    }
+
+    /// How many messages the guest has posted, and how far the
+    /// destinations have written them.
+    pub fn acks(&self) -> (u64, Arc<AckState>) {
+        self.delivery.acks()
+    }
+
+    fn status(&self) -> Status {
+        Status {
+            exit: self.control.take(),
+            acked: self.delivery.ack_state().acked(),
+        }
+    }
+}
+
+impl types::Host for GuestApi {}
+
+impl host::Host for GuestApi {
+    async fn post_message(&mut self, mut block: MessageBlock) -> Status {
+        let started = Instant::now();
+        let delivery = &mut self.delivery;
+        let verdict = self
+            .gate
+            .check_block(&mut block, |msg| delivery.render_pending(msg));
+        delivery.count_pending(verdict, started);
+        self.status()
+    }
+
+    async fn close_batch(&mut self) {
+        self.delivery.close_batch().await;
+    }
+
+    async fn post_messages(&mut self, mut block: MessageBlock) -> Status {
+        let delivery = &mut self.delivery;
+        let mut batch = delivery.batch(block.values.len() + block.names.len() * 2 + 1024);
+        let verdict = self
+            .gate
+            .check_block(&mut block, |msg| delivery.render(&mut batch, msg));
+        let closes = block.closes.as_ref().map(|c| c.len() as u64);
+        delivery.post_block(batch, verdict, closes).await;
+        self.status()
+    }
+
+    async fn set_transport_name(&mut self, name: String) {
+        self.delivery.set_transport(&name).await;
+        self.gate.transport_set();
+    }
+
+    async fn sleep(&mut self, nanos: u64, wake_at_acked: u64) -> Status {
+        self.delivery.close_pending().await;
+        let control = self.control.clone();
+        let acks = self.delivery.ack_state().clone();
+        let woken = control.woken();
+        if !control.exit_pending() {
+            let acked = async {
+                if wake_at_acked == 0 {
+                    std::future::pending::<()>().await;
+                }
+                acks.reached(wake_at_acked).await;
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_nanos(nanos)) => {}
+                _ = woken => {}
+                _ = acked => {}
+            }
+        }
+        self.status()
+    }
+
+    async fn poll(&mut self) -> Status {
+        self.delivery.close_pending().await;
+        self.status()
+    }
+
+    async fn log(&mut self, level: LogLevel, text: String) {
+        let text = clip(&text);
+        let source = &*self.name;
+        match level {
+            LogLevel::Trace => tracing::trace!(source, "{text}"),
+            LogLevel::Debug => tracing::debug!(source, "{text}"),
+            LogLevel::Info => tracing::info!(source, "{text}"),
+            LogLevel::Warn => tracing::warn!(source, "{text}"),
+            LogLevel::Error => tracing::error!(source, "{text}"),
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The trust boundary: everything a guest can send to the host arrives
+//! here. [`host`] implements the WIT `host` interface for one source;
+//! [`gate`] turns what the guest sends into checked values, and nothing
+//! past it reads the guest's data unchecked; [`control`] is how the
+//! supervisor's exit requests reach a source.
+
+pub mod control;
+pub mod gate;
+pub mod host;
+
+pub use control::Control;
+pub use host::GuestApi;

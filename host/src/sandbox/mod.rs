@@ -1,0 +1,18 @@
+//! One source's sandbox: what it grants and how it is bounded.
+//!
+//! - [`policy`]: the checked policy a sandbox is built from;
+//! - [`network`]: the network grant, checked on resolved addresses;
+//! - [`paths`]: the guest's file system layout and the state directories;
+//! - [`limits`]: memory, tables and instances per store;
+//! - [`stdio`]: the guest's raw stdout and stderr, as host log lines;
+//! - [`store`]: the store of one source, built from all of the above.
+
+pub mod limits;
+pub mod network;
+pub mod paths;
+pub mod policy;
+pub mod stdio;
+pub mod store;
+
+pub use policy::Policy;
+pub use store::{SandboxSpec, Sandboxes, SourceState};

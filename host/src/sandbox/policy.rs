@@ -1,0 +1,80 @@
+//! The checked policy of one source's sandbox: what it grants and how it
+//! is bounded. [`crate::config::policy`] builds it from the config's
+//! `[policy.NAME]` tables; [`super::store`] builds the sandbox from it.
+//!
+//! Everything a policy does not grant is denied: no files but the read-only
+//! Python standard library, no network, no DNS, no environment variables.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::network::NetPattern;
+
+/// How a host directory is mounted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountMode {
+    #[default]
+    Ro,
+    Rw,
+}
+
+/// The bounds and grants of one source's sandbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// Ceiling of the guest's linear memory. Default: 256 MiB.
+    pub memory: u64,
+    /// How long run() has to return after request_exit before the guest is
+    /// interrupted. Default: 5 s.
+    pub exit_grace: Duration,
+    /// How long a guest runs before it yields to the other sources.
+    /// Default: 10 ms (one epoch tick; the minimum).
+    pub cpu: Duration,
+    /// Addresses the guest may bind and listen on. Default: none.
+    pub listen: Vec<NetPattern>,
+    /// Addresses the guest may connect or send to. Default: none.
+    pub connect: Vec<NetPattern>,
+    /// Whether name lookups are allowed. Default: false.
+    pub dns: bool,
+    /// Host directories the guest sees. Default: none.
+    pub files: Vec<Mount>,
+    /// Environment variables the guest sees. Default: none.
+    pub env: Vec<(String, String)>,
+    /// Largest message (sum of its values' bytes) a source may post.
+    /// Default: 64 KiB, syslog-ng's default log-msg-size.
+    pub max_message_size: u64,
+    /// Most WASI handles (files, sockets, streams, pollables) a guest may
+    /// hold at once. Default: 1024.
+    pub max_handles: u32,
+    /// Linear memory above which the source is recycled: asked to exit,
+    /// deinitialised, and started again in a fresh instance. Default: none.
+    pub recycle_above: Option<u64>,
+}
+
+/// A checked mount.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mount {
+    pub host: PathBuf,
+    pub guest: String,
+    pub mode: MountMode,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            memory: 256 * 1024 * 1024,
+            exit_grace: Duration::from_secs(5),
+            cpu: Duration::from_millis(10),
+            listen: Vec::new(),
+            connect: Vec::new(),
+            dns: false,
+            files: Vec::new(),
+            env: Vec::new(),
+            max_message_size: 64 * 1024,
+            max_handles: 1024,
+            recycle_above: None,
+        }
+    }
+}

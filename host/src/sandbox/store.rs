@@ -1,0 +1,168 @@
+//! One source's store: its WASI context built from its policy, its limits,
+//! its epoch deadline, and its guest API. Also the Linker and InstancePre
+//! that every store is instantiated from ([`Sandboxes`]).
+//!
+//! A guest is granted the read-only Python standard library at `/python`
+//! and what its [`Policy`] lists: mounts, network patterns (checked against
+//! the resolved address of every bind, connect and send), DNS, environment
+//! variables. Nothing else: no host stdio (its stdout and stderr go to the
+//! host log). Its linear memory and its WASI handles are capped by the
+//! policy.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use anyhow::{Context as _, Result};
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, Store, StoreLimitsBuilder};
+use wasmtime_wasi::cli::AsyncStdoutStream;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
+
+use super::limits::Limits;
+use super::network::address_check;
+use super::paths;
+use super::policy::{MountMode, Policy};
+use super::stdio::LogLines;
+use crate::bindings::{SandlogSource, SandlogSourcePre};
+use crate::engine::{EPOCH_TICK, Runtime, wt};
+use crate::guest_api::GuestApi;
+use crate::metrics::SourceMetrics;
+
+/// Everything a source's store holds.
+pub struct SourceState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: Limits,
+    metrics: Arc<SourceMetrics>,
+    /// What the guest's calls into the host act on.
+    pub api: GuestApi,
+}
+
+impl WasiView for SourceState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// What a sandbox is made of, beyond its policy.
+pub struct SandboxSpec<'a> {
+    pub name: &'a str,
+    pub policy: &'a Policy,
+    /// Host directories mounted read-only at [`paths::python_path_mount`].
+    pub python_path: &'a [PathBuf],
+}
+
+/// The guest linked with the host's imports (WASI and the sandlog host
+/// interface), ready to be instantiated into a store per source.
+pub struct Sandboxes {
+    engine: Engine,
+    pre: SandlogSourcePre<SourceState>,
+    stdlib_dir: PathBuf,
+}
+
+impl Sandboxes {
+    pub fn new(runtime: &Runtime) -> Result<Sandboxes> {
+        let mut linker: Linker<SourceState> = Linker::new(&runtime.engine);
+        wt(wasmtime_wasi::p2::add_to_linker_async(&mut linker))
+            .context("linking WASI into the guest")?;
+        wt(SandlogSource::add_to_linker::<_, HasSelf<GuestApi>>(
+            &mut linker,
+            |s: &mut SourceState| &mut s.api,
+        ))
+        .context("linking the sandlog host interface")?;
+        let pre = wt(linker.instantiate_pre(&runtime.component))
+            .context("preparing the guest for instantiation")?;
+        let pre = wt(SandlogSourcePre::new(pre)).context("binding the guest's exports")?;
+        Ok(Sandboxes {
+            engine: runtime.engine.clone(),
+            pre,
+            stdlib_dir: runtime.stdlib_dir.clone(),
+        })
+    }
+
+    /// Instantiates the guest in `store`.
+    pub async fn instantiate(&self, store: &mut Store<SourceState>) -> Result<SandlogSource> {
+        wt(self.pre.instantiate_async(store).await)
+    }
+
+    /// Creates the store of one source with its grants and limits. With a
+    /// `state_root`, the source's state directory is made there and
+    /// mounted read-write at [`paths::STATE`].
+    pub fn new_store(
+        &self,
+        spec: &SandboxSpec<'_>,
+        api: GuestApi,
+        state_root: Option<&Path>,
+        metrics: Arc<SourceMetrics>,
+    ) -> Result<Store<SourceState>> {
+        let name: Arc<str> = Arc::from(spec.name);
+        let policy = spec.policy;
+        let mut wasi = WasiCtx::builder();
+        wasi.stdout(AsyncStdoutStream::new(
+            64 * 1024,
+            LogLines::new(name.clone(), "stdout"),
+        ))
+        .stderr(AsyncStdoutStream::new(
+            64 * 1024,
+            LogLines::new(name.clone(), "stderr"),
+        ))
+        .allow_tcp(true)
+        .allow_udp(true)
+        .allow_ip_name_lookup(policy.dns)
+        .socket_addr_check(address_check(name.clone(), Arc::new(policy.clone())))
+        .arg("sandlog")
+        .preopened_dir(&self.stdlib_dir, paths::STDLIB, FsPerms::ReadOnly)?;
+        if let Some(root) = state_root {
+            let state = paths::state_dir(root, spec.name);
+            std::fs::create_dir_all(&state)
+                .with_context(|| format!("creating the state directory {}", state.display()))?;
+            wasi.preopened_dir(&state, paths::STATE, FsPerms::ReadWrite)?;
+        }
+        for (i, dir) in spec.python_path.iter().enumerate() {
+            wasi.preopened_dir(dir, paths::python_path_mount(i), FsPerms::ReadOnly)?;
+        }
+        for m in &policy.files {
+            let perms = match m.mode {
+                MountMode::Ro => FsPerms::ReadOnly,
+                MountMode::Rw => FsPerms::ReadWrite,
+            };
+            wasi.preopened_dir(&m.host, &m.guest, perms)?;
+        }
+        for (k, v) in &policy.env {
+            wasi.env(k, v);
+        }
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(policy.max_handles as usize);
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(usize::try_from(policy.memory).unwrap_or(usize::MAX))
+            .instances(64)
+            .tables(64)
+            .memories(8)
+            .build();
+        let state = SourceState {
+            wasi: wasi.build(),
+            table,
+            limits: Limits::new(limits, metrics.clone()),
+            metrics,
+            api,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        // Yield to the executor every `cpu` slice: fairness between sources,
+        // and a busy guest can be stopped by dropping its call. Each slice the
+        // guest used up is counted: its busy time, at the tick's resolution.
+        let ticks =
+            u64::try_from((policy.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1)).unwrap_or(1);
+        let slice_ms = u64::try_from(EPOCH_TICK.as_millis()).unwrap_or(u64::MAX) * ticks;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_callback(move |ctx| {
+            ctx.data().metrics.busy_ms.fetch_add(slice_ms, Relaxed);
+            Ok(wasmtime::UpdateDeadline::Yield(ticks))
+        });
+        Ok(store)
+    }
+}

@@ -1,0 +1,369 @@
+//! Syslog to a receiver (RFC 5424 by default, or RFC 3164) over a stream,
+//! TCP or a Unix socket, with RFC 6587 octet counting. UDP is in
+//! [`super::udp`].
+//!
+//! A stream reconnects with backoff and, after reconnecting, sends again
+//! the last [`REPLAY_BYTES`] it had sent, since a receiver that went away
+//! may not have read them (at-least-once: a message may arrive twice, none
+//! is lost while the receiver comes back); once sandlog is stopping, a
+//! receiver that stays down past the destination's `shutdown_timeout`
+//! makes the destination report how many messages it could not deliver.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::pipeline::queue::{Chunk, Queue};
+use crate::pipeline::render::Format;
+
+/// `[[destination]] type = "syslog"` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSyslog {
+    pub name: Option<String>,
+    pub transport: Transport,
+    pub address: Option<String>,
+    pub path: Option<PathBuf>,
+    pub format: Option<Format>,
+    #[serde(default, with = "humantime_serde")]
+    pub shutdown_timeout: Option<Duration>,
+}
+
+/// How a syslog destination is reached, as written in the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Tcp,
+    Udp,
+    Unix,
+}
+
+/// A syslog receiver.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyslogTarget {
+    /// RFC 6587 octet counting over TCP.
+    Tcp(SocketAddr),
+    /// One datagram per message; lossy by nature.
+    Udp(SocketAddr),
+    /// RFC 6587 octet counting over a Unix stream socket.
+    Unix(PathBuf),
+}
+
+impl std::fmt::Display for SyslogTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SyslogTarget::Tcp(a) => write!(f, "tcp {a}"),
+            SyslogTarget::Udp(a) => write!(f, "udp {a}"),
+            SyslogTarget::Unix(p) => write!(f, "unix {}", p.display()),
+        }
+    }
+}
+
+/// A checked syslog destination.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyslogSpec {
+    pub target: SyslogTarget,
+    /// Default: RFC 5424.
+    pub format: Format,
+    /// How long, once sandlog is stopping, it keeps trying to deliver to a
+    /// receiver that is down before it gives up and reports what it could
+    /// not deliver. Default: 30 s.
+    pub shutdown_timeout: Duration,
+}
+
+impl SyslogSpec {
+    pub fn from_raw(raw: RawSyslog, base: &Path, at: &str) -> Result<SyslogSpec> {
+        let transport = raw.transport;
+        let ip = |address: Option<String>| -> Result<SocketAddr> {
+            let Some(address) = address else {
+                bail!("{at}: transport {transport:?} needs key `address` (IP:PORT)");
+            };
+            address.parse::<SocketAddr>().with_context(|| {
+                format!("{at}: key `address`: {address:?} is not IP:PORT (IPv6 in brackets)")
+            })
+        };
+        let target = match (transport, raw.path) {
+            (Transport::Tcp, None) => SyslogTarget::Tcp(ip(raw.address)?),
+            (Transport::Udp, None) => SyslogTarget::Udp(ip(raw.address)?),
+            (Transport::Unix, Some(p)) if raw.address.is_none() => SyslogTarget::Unix(base.join(p)),
+            (Transport::Unix, _) => {
+                bail!("{at}: transport \"unix\" needs key `path` (and no `address`)")
+            }
+            (_, Some(_)) => bail!("{at}: key `path` is only for transport \"unix\""),
+        };
+        Ok(SyslogSpec {
+            target,
+            format: raw.format.unwrap_or(Format::Rfc5424),
+            shutdown_timeout: raw.shutdown_timeout.unwrap_or(Duration::from_secs(30)),
+        })
+    }
+}
+
+/// How much of what was last sent over a TCP connection is kept to send
+/// again after the connection fails: what sat in the kernel's buffers, or
+/// in a receiver that was stopped before reading it, is not lost.
+pub const REPLAY_BYTES: usize = 16 * 1024 * 1024;
+
+/// How much a stream destination writes between flushes under sustained
+/// load, so that the sources' acks keep coming.
+const ACK_FLUSH_BYTES: usize = 256 * 1024;
+
+const BACKOFF_START: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+type Stream = Box<dyn AsyncWrite + Send + Unpin>;
+
+/// Opens a stream to a TCP or Unix socket receiver.
+async fn open_stream(target: &SyslogTarget) -> std::io::Result<Stream> {
+    match target {
+        SyslogTarget::Tcp(address) => {
+            let s = TcpStream::connect(address).await?;
+            let _ = s.set_nodelay(true);
+            Ok(Box::new(s))
+        }
+        SyslogTarget::Unix(path) => Ok(Box::new(tokio::net::UnixStream::connect(path).await?)),
+        SyslogTarget::Udp(_) => Err(std::io::Error::other("UDP is not a stream")),
+    }
+}
+
+/// Chunks sent over the current connection, newest last, at most
+/// [`REPLAY_BYTES`] (but always the last one): sent again first after a
+/// reconnect.
+#[derive(Default)]
+struct Replay {
+    chunks: VecDeque<Arc<Chunk>>,
+    bytes: usize,
+}
+
+impl Replay {
+    fn push(&mut self, chunk: Arc<Chunk>) {
+        self.bytes += chunk.text.len();
+        self.chunks.push_back(chunk);
+        while self.bytes > REPLAY_BYTES && self.chunks.len() > 1 {
+            if let Some(old) = self.chunks.pop_front() {
+                self.bytes -= old.text.len();
+            }
+        }
+    }
+}
+
+/// Chunks written since the last flush: acked once a flush succeeds.
+#[derive(Default)]
+struct Unacked {
+    chunks: Vec<Arc<Chunk>>,
+    bytes: usize,
+}
+
+impl Unacked {
+    fn push(&mut self, chunk: Arc<Chunk>) {
+        self.bytes += chunk.text.len();
+        self.chunks.push(chunk);
+    }
+
+    /// The connection flushed what was written: it is acked.
+    fn flushed(&mut self) {
+        for chunk in self.chunks.drain(..) {
+            chunk.written();
+        }
+        self.bytes = 0;
+    }
+}
+
+/// Writes chunks to a syslog stream in order; a failed write reconnects
+/// and writes the same chunk again, so a message may arrive twice but
+/// never not at all while the receiver comes back.
+pub struct StreamWriter {
+    queue: Queue,
+    target: SyslogTarget,
+    shutdown_timeout: Duration,
+    conn: Option<BufWriter<Stream>>,
+    written: u64,
+    replay: Replay,
+    unacked: Unacked,
+    resent_total: u64,
+    backoff: Duration,
+    /// Set once the sources are done (the queue is closed): from then on
+    /// the receiver has `shutdown_timeout` to take the rest.
+    deadline: Option<Instant>,
+}
+
+impl StreamWriter {
+    pub fn new(queue: Queue, spec: &SyslogSpec) -> StreamWriter {
+        StreamWriter {
+            queue,
+            target: spec.target.clone(),
+            shutdown_timeout: spec.shutdown_timeout,
+            conn: None,
+            written: 0,
+            replay: Replay::default(),
+            unacked: Unacked::default(),
+            resent_total: 0,
+            backoff: BACKOFF_START,
+            deadline: None,
+        }
+    }
+
+    /// Sends until the queue closes; returns the messages sent.
+    pub async fn run(mut self) -> Result<u64> {
+        while let Some(chunk) = self.next().await {
+            self.send(chunk).await?;
+        }
+        self.close().await?;
+        Ok(self.written)
+    }
+
+    /// The next chunk; when the queue runs dry, what was written is
+    /// flushed (and acked) before waiting.
+    async fn next(&mut self) -> Option<Arc<Chunk>> {
+        match self.queue.try_recv() {
+            Ok(c) => Some(c),
+            Err(mpsc::error::TryRecvError::Empty) => {
+                self.flush().await;
+                self.queue.recv().await
+            }
+            Err(mpsc::error::TryRecvError::Disconnected) => None,
+        }
+    }
+
+    /// Flushes the connection, if any, acking what it wrote; a failure
+    /// drops the connection.
+    async fn flush(&mut self) {
+        if let Some(c) = self.conn.as_mut() {
+            match c.flush().await {
+                Ok(()) => self.unacked.flushed(),
+                Err(e) => {
+                    tracing::warn!(destination = %self.target, error = %e, "connection lost; reconnecting");
+                    self.conn = None;
+                }
+            }
+        }
+    }
+
+    fn start_deadline_if_closing(&mut self) {
+        if self.deadline.is_none() && self.queue.is_closed() {
+            self.deadline = Some(Instant::now() + self.shutdown_timeout);
+        }
+    }
+
+    /// Writes one chunk, connecting (and sending the replay) as often as it
+    /// takes, or until the shutdown deadline has passed.
+    async fn send(&mut self, chunk: Arc<Chunk>) -> Result<()> {
+        loop {
+            if self.conn.is_none() {
+                self.start_deadline_if_closing();
+                self.connect(&chunk).await?;
+                continue;
+            }
+            let Some(c) = self.conn.as_mut() else {
+                continue;
+            };
+            match c.write_all(chunk.text.as_bytes()).await {
+                Ok(()) => {
+                    self.written += chunk.lines;
+                    self.queue.sent(chunk.lines);
+                    self.replay.push(chunk.clone());
+                    self.unacked.push(chunk);
+                    // Under sustained load the queue is never empty: flush
+                    // now and then so that acks keep coming.
+                    if self.unacked.bytes >= ACK_FLUSH_BYTES {
+                        self.flush().await;
+                    }
+                    return Ok(());
+                }
+                Err(e) => {
+                    tracing::warn!(destination = %self.target, error = %e, "connection lost; reconnecting and sending again");
+                    self.conn = None;
+                }
+            }
+        }
+    }
+
+    /// One attempt to connect and send the replay; waits the backoff after
+    /// a failed attempt. Fails once the shutdown deadline would pass.
+    async fn connect(&mut self, chunk: &Chunk) -> Result<()> {
+        match open_stream(&self.target).await {
+            Ok(s) => {
+                let mut w = BufWriter::with_capacity(256 * 1024, s);
+                let mut resent = 0u64;
+                for old in &self.replay.chunks {
+                    if w.write_all(old.text.as_bytes()).await.is_err() {
+                        tracing::warn!(destination = %self.target, "connection lost while sending again; reconnecting");
+                        return Ok(());
+                    }
+                    resent += old.lines;
+                }
+                if resent > 0 || self.backoff > BACKOFF_START {
+                    self.queue.metrics().retries.fetch_add(1, Relaxed);
+                }
+                if resent > 0 {
+                    tracing::info!(destination = %self.target, resent, "connected; sent the last messages again, the receiver may see them twice");
+                } else {
+                    tracing::info!(destination = %self.target, "connected");
+                }
+                self.resent_total += resent;
+                self.conn = Some(w);
+                self.backoff = BACKOFF_START;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(destination = %self.target, error = %e, retry_in = ?self.backoff, "cannot connect; messages are held");
+                if self
+                    .deadline
+                    .is_some_and(|d| Instant::now() + self.backoff > d)
+                {
+                    return Err(self.undelivered(chunk.lines));
+                }
+                tokio::time::sleep(self.backoff).await;
+                self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+                Ok(())
+            }
+        }
+    }
+
+    /// After the last chunk: the final flush, within the shutdown deadline.
+    async fn close(&mut self) -> Result<()> {
+        self.start_deadline_if_closing();
+        let deadline = self
+            .deadline
+            .unwrap_or_else(|| Instant::now() + self.shutdown_timeout);
+        if let Some(mut c) = self.conn.take() {
+            match tokio::time::timeout_at(deadline, c.flush()).await {
+                Ok(Ok(())) => {
+                    self.unacked.flushed();
+                    let _ = c.shutdown().await;
+                }
+                _ => bail!(
+                    "the last messages sent to {} may not have arrived: the connection failed while stopping",
+                    self.target
+                ),
+            }
+        }
+        if self.resent_total > 0 {
+            tracing::info!(destination = %self.target, resent = self.resent_total, "messages sent twice around lost connections");
+        }
+        Ok(())
+    }
+
+    /// The error of a receiver that stayed down past the deadline, counting
+    /// `current` and everything still queued.
+    fn undelivered(&mut self, current: u64) -> anyhow::Error {
+        let mut lost = current;
+        while let Ok(c) = self.queue.try_recv() {
+            lost += c.lines;
+        }
+        anyhow::anyhow!(
+            "{lost} messages could not be delivered to {}: the receiver stayed down past shutdown_timeout",
+            self.target
+        )
+    }
+}

@@ -1,0 +1,97 @@
+//! How a source's run ended, and how each ending is reported: the
+//! script's exceptions with their tracebacks, the guest's traps with their
+//! reason, all bounded so that a script cannot make the host log grow
+//! without bound.
+
+use crate::bindings::Failure;
+
+/// How a source's run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// It could not start: the code did not load, or init() refused.
+    NotStarted,
+    /// It was stopped while it waited for its turn to start.
+    Cancelled,
+    /// run() returned.
+    Returned,
+    /// run() raised an exception.
+    Raised,
+    /// The guest trapped (a limit, os._exit(), a fault).
+    Trapped,
+    /// run() did not return within the exit grace and was interrupted.
+    Interrupted,
+    /// Its memory went above `recycle_above`: it was asked to exit and
+    /// starts again in a fresh instance.
+    Recycled,
+}
+
+/// The ending of a run() call, reported.
+pub fn classify_run(result: wasmtime::Result<Result<(), Failure>>) -> Ending {
+    match result {
+        Ok(Ok(())) => {
+            tracing::info!("run() returned");
+            Ending::Returned
+        }
+        Ok(Err(f)) => {
+            report_failure("run() raised", &f);
+            Ending::Raised
+        }
+        Err(trap) => {
+            report_trap("run()", &trap);
+            Ending::Trapped
+        }
+    }
+}
+
+/// Longest part of a failure report (exception name, message, traceback)
+/// that is logged.
+const MAX_REPORT: usize = 16 * 1024;
+
+/// Logs a Python exception that escaped a source method.
+pub fn report_failure(what: &str, f: &Failure) {
+    // The first line is the script's to fill, so its line breaks are
+    // escaped; the traceback is indented so that no line of it can pass
+    // for a log line of its own (of another source, say).
+    let one_line = |s: &str| clip(s).replace('\n', "\\n").replace('\r', "\\r");
+    let traceback: String = clip(&f.traceback)
+        .lines()
+        .map(|l| format!("\n    | {l}"))
+        .collect();
+    tracing::error!(exception = %one_line(&f.kind), "{what}: {}: {}{traceback}", one_line(&f.kind), one_line(&f.message));
+}
+
+fn clip(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.len() <= MAX_REPORT {
+        return s.into();
+    }
+    let mut end = MAX_REPORT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... [{} bytes cut]", &s[..end], s.len() - end).into()
+}
+
+/// Logs a trap of the guest during `what`, with its reason.
+pub fn report_trap(what: &str, trap: &wasmtime::Error) {
+    if let Some(exit) = trap.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        // WASI preview 2 carries only success or failure, not the code the
+        // script passed to os._exit().
+        let status = if exit.0 == 0 { "success" } else { "failure" };
+        tracing::error!(
+            code = exit.0,
+            "{what}: the script ended its interpreter (os._exit() or a fatal error; exit status {status}); the source cannot go on"
+        );
+        return;
+    }
+    // The chain with the guest's wasm backtrace; the host's own backtrace
+    // says nothing about the script.
+    let error = format!("{trap:#}");
+    if error.contains("resource table has no free keys") {
+        tracing::error!(
+            error,
+            "{what}: the guest trapped: it holds more handles (files, sockets, streams) than its policy's max_handles allows"
+        );
+    } else {
+        tracing::error!(error, "{what}: the guest trapped");
+    }
+}

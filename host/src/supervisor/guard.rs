@@ -1,0 +1,85 @@
+//! Guest calls that a stop always ends: on a graceful stop a call gets
+//! the exit grace (for run(), after request_exit()), on an immediate stop
+//! or when the grace has passed it is interrupted by dropping it. Nothing
+//! a guest does (a loop at import, in init or in deinit) can hold up a
+//! stop.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::Stop;
+use crate::guest_api::Control;
+
+/// How a guarded guest call ended.
+pub enum Guarded<T> {
+    Done(T),
+    /// Stopped by the host: the call was dropped and the instance is gone.
+    Interrupted,
+}
+
+/// Runs guest calls so that a stop always ends them: on a graceful stop a
+/// call gets the exit grace (for run(), after request_exit), on an
+/// immediate stop or when the grace has passed it is interrupted. Nothing a
+/// guest does (a loop at import, in init or in deinit) can hold up a stop.
+pub struct Guard<'a> {
+    pub grace: Duration,
+    pub control: &'a Control,
+}
+
+impl Guard<'_> {
+    pub async fn call<T>(
+        &self,
+        stop: &mut watch::Receiver<Stop>,
+        what: &str,
+        request_exit: bool,
+        call: impl std::future::Future<Output = T>,
+    ) -> Guarded<T> {
+        tokio::pin!(call);
+        let mut stopping_since = match *stop.borrow() {
+            Stop::Running => None,
+            _ => Some(Instant::now()),
+        };
+        if stopping_since.is_some() && request_exit {
+            self.control.request_exit();
+        }
+        let mut stop_open = true;
+        loop {
+            let deadline = async {
+                match stopping_since {
+                    Some(t) => tokio::time::sleep_until((t + self.grace).into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                result = &mut call => return Guarded::Done(result),
+                changed = stop.changed(), if stop_open => {
+                    if changed.is_err() {
+                        stop_open = false;
+                        continue;
+                    }
+                    let now = *stop.borrow_and_update();
+                    match now {
+                        Stop::Immediate => {
+                            tracing::warn!("stopped at once; the guest is interrupted");
+                            return Guarded::Interrupted;
+                        }
+                        Stop::Graceful if stopping_since.is_none() => {
+                            if request_exit {
+                                tracing::debug!("asking the source to exit");
+                                self.control.request_exit();
+                            }
+                            stopping_since = Some(Instant::now());
+                        }
+                        _ => {}
+                    }
+                }
+                () = deadline => {
+                    let after = if request_exit { "request_exit()" } else { "the stop" };
+                    tracing::error!(grace = ?self.grace, "{what} did not return within the exit grace after {after}; interrupted");
+                    return Guarded::Interrupted;
+                }
+            }
+        }
+    }
+}
