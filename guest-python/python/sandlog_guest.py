@@ -23,6 +23,7 @@ import traceback
 import types
 
 import syslogng
+from _sandlog_shared import DEFAULT_GUEST_BUFFER, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_WINDOW
 from componentize_py_types import Err
 from syslogng.logger import setup_logging
 from syslogng.ack import AckTracker
@@ -252,8 +253,9 @@ def _warm_up():
     saved_globals = (_source_class, _fetch_delays)
     setup = _types.SimpleNamespace(
         name="warm", filename="<warm>", code=_WARM_SCRIPT, bytecode="", class_name="Warm",
-        buffer=256, max_message_size=65536, env=[], fetch_no_data_delay_ms=1000,
-        time_reopen_ms=60000, compat_3x=False, python_path=[], window=10000,
+        buffer=DEFAULT_GUEST_BUFFER, max_message_size=DEFAULT_MAX_MESSAGE_SIZE, env=[],
+        fetch_no_data_delay_ms=1000, time_reopen_ms=60000, compat_3x=False, python_path=[],
+        window=DEFAULT_WINDOW,
         parse_flags=[])
     try:
         src = Source()

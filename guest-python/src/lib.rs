@@ -12,6 +12,12 @@ pub static STDLIB_TAR_ZST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pyt
 
 include!(concat!(env!("OUT_DIR"), "/digests.rs"));
 
+/// What the host and the guest agree on (names only the host sets, shared
+/// defaults); the guest's copy is generated from the same file.
+pub mod shared {
+    include!("shared.rs");
+}
+
 /// Where the guest's CPython looks for its standard library (its
 /// `PYTHONHOME` at build time).
 pub const STDLIB_GUEST_PATH: &str = "/python";

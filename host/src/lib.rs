@@ -29,3 +29,81 @@ pub mod pipeline;
 pub mod sandbox;
 pub mod sinks;
 pub mod supervisor;
+
+/// The rooms above depend on each other in one direction only: a `use` of
+/// `crate::ROOM` from another room that closes a circle fails this test.
+#[cfg(test)]
+mod layout {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+
+    fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// Which rooms each room refers to, outside tests and comments.
+    fn edges() -> BTreeMap<String, BTreeSet<String>> {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for file in files {
+            let rel = file.strip_prefix(&src).unwrap_or(&file);
+            let room = rel
+                .components()
+                .next()
+                .and_then(|c| c.as_os_str().to_str())
+                .unwrap_or_default()
+                .trim_end_matches(".rs")
+                .to_owned();
+            if room == "lib" || room == "main" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                for part in line.split("crate::").skip(1) {
+                    let used: String = part
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                        .collect();
+                    if !used.is_empty() && used != room {
+                        edges.entry(room.clone()).or_default().insert(used);
+                    }
+                }
+            }
+        }
+        edges
+    }
+
+    #[test]
+    fn no_room_depends_on_itself_through_others() {
+        let edges = edges();
+        assert!(edges.contains_key("supervisor"), "{edges:?}");
+        for start in edges.keys() {
+            let mut stack = vec![vec![start.clone()]];
+            while let Some(path) = stack.pop() {
+                let last = path.last().cloned().unwrap_or_default();
+                for next in edges.get(&last).into_iter().flatten() {
+                    assert!(
+                        next != start,
+                        "import circle: {} -> {next}",
+                        path.join(" -> ")
+                    );
+                    if !path.contains(next) {
+                        let mut longer = path.clone();
+                        longer.push(next.clone());
+                        stack.push(longer);
+                    }
+                }
+            }
+        }
+    }
+}

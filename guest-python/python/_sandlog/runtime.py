@@ -13,8 +13,10 @@ import sys
 import traceback
 from array import array
 
-from wit_world.imports import host
-from wit_world.imports.types import LogLevel, MessageBlock
+from _sandlog_shared import DEFAULT_GUEST_BUFFER, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_WINDOW
+
+from . import hostcalls as host
+from .hostcalls import LogLevel, MessageBlock
 
 # The running source object and its name (set by the loader).
 source = None
@@ -31,9 +33,9 @@ _values = []
 _counts = array("I")
 _extras = []
 _closes = []
-capacity = 256
+capacity = DEFAULT_GUEST_BUFFER
 auto_close = True
-max_message_size = 65536
+max_message_size = DEFAULT_MAX_MESSAGE_SIZE
 
 _exit_wanted = False
 _exit_delivered = False
@@ -45,7 +47,7 @@ _in_request_exit = False
 # guest sleeps in the host until acks come), or, for a class that has
 # suspend() and wakeup(), suspend() is called once and wakeup() when the
 # window has room again.
-window = 10000
+window = DEFAULT_WINDOW
 _posted = 0
 _acked = 0
 suspend_mode = False

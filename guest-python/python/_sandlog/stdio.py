@@ -3,8 +3,8 @@ so that it never mixes with the messages on the host's stdout."""
 
 import io
 
-from wit_world.imports import host
-from wit_world.imports.types import LogLevel
+from . import hostcalls as host
+from .hostcalls import LogLevel
 
 
 class HostLogWriter(io.TextIOBase):

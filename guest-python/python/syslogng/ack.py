@@ -21,8 +21,8 @@ import collections
 import time
 import traceback
 
-from wit_world.imports import host
-from wit_world.imports.types import LogLevel
+from _sandlog import hostcalls as host
+from _sandlog.hostcalls import LogLevel
 
 
 def _callable(fn, what):

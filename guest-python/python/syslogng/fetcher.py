@@ -14,8 +14,8 @@ out a delay; on exit the loop ends and close() is called.
 
 import enum
 
-from wit_world.imports import host
-from wit_world.imports.types import LogLevel
+from _sandlog import hostcalls as host
+from _sandlog.hostcalls import LogLevel
 
 from _sandlog import runtime as _runtime
 

@@ -9,8 +9,8 @@ line carries the source's name.
 
 import logging
 
-from wit_world.imports import host
-from wit_world.imports.types import LogLevel
+from _sandlog import hostcalls as host
+from _sandlog.hostcalls import LogLevel
 
 
 def _text(message):

@@ -10,6 +10,8 @@ import datetime as _dt
 
 from wit_world.imports import types as _t
 
+from _sandlog_shared import HOST_OWNED_NAMES, MAX_NAME_CHARS
+
 
 _UTC = _dt.timezone.utc
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
@@ -17,8 +19,8 @@ _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
 # Names whose value sandlog computes for every message: a script cannot set
 # them (AxoSyslog treats them as read-only macros). SOURCE in particular is
 # the source's configured name and can never be faked.
-_COMPUTED = frozenset(("SOURCE", "PRI", "FACILITY", "SEVERITY", "ISODATE", "SOURCEIP", "RAWMSG_SIZE"))
-_MAX_NAME = 255
+_COMPUTED = HOST_OWNED_NAMES
+_MAX_NAME = MAX_NAME_CHARS
 
 _Integer = _t.TypedValue_Integer
 _Double = _t.TypedValue_Double

@@ -14,7 +14,7 @@ use crate::sandbox::Policy;
 
 /// How many messages a guest buffers before handing them to the host, by
 /// default.
-pub const DEFAULT_GUEST_BUFFER: u32 = 256;
+pub const DEFAULT_GUEST_BUFFER: u32 = sandlog_guest::shared::DEFAULT_GUEST_BUFFER;
 
 /// syslog-ng's default `time-reopen()`.
 pub const DEFAULT_TIME_REOPEN: Duration = Duration::from_secs(60);
@@ -130,7 +130,7 @@ pub struct SourceSpec {
 }
 
 /// The default window of a source (log-iw-size).
-pub const DEFAULT_LOG_IW_SIZE: u32 = 10_000;
+pub const DEFAULT_LOG_IW_SIZE: u32 = sandlog_guest::shared::DEFAULT_WINDOW;
 
 /// The flags of a source as `self.flags` shows them, with AxoSyslog's
 /// defaults, and the `flags` settings that change them.

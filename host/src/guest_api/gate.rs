@@ -15,17 +15,10 @@ use crate::bindings::{Extras, MessageBlock, TypedValue};
 use crate::pipeline::message::{MessageView, Pair, Verdict};
 
 /// Names whose value the host computes for every message. The guest's
-/// `syslogng` package refuses to set them; a pair with one of these names
-/// can only come from a tampered guest and is never written.
-pub const HOST_OWNED: [&str; 7] = [
-    "SOURCE",
-    "PRI",
-    "FACILITY",
-    "SEVERITY",
-    "ISODATE",
-    "SOURCEIP",
-    "RAWMSG_SIZE",
-];
+/// `syslogng` package refuses to set them (it has the same list, generated
+/// from the same source); a pair with one of these names can only come
+/// from a tampered guest and is never written.
+pub const HOST_OWNED: [&str; 7] = sandlog_guest::shared::HOST_OWNED_NAMES;
 
 /// Names the formatters write in a place of their own; a typed value
 /// under one of them has nowhere to go.

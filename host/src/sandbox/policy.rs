@@ -72,7 +72,7 @@ impl Default for Policy {
             dns: false,
             files: Vec::new(),
             env: Vec::new(),
-            max_message_size: 64 * 1024,
+            max_message_size: u64::from(sandlog_guest::shared::DEFAULT_MAX_MESSAGE_SIZE),
             max_handles: 1024,
             recycle_above: None,
         }

@@ -1,0 +1,23 @@
+"""The guest's one door to the host: every call into the host's `host`
+interface goes through this module, so that what the guest can ask of the
+host is visible in one place. The functions are the generated bindings
+themselves (no wrapper on the hot path).
+"""
+
+from wit_world.imports import host as _host
+from wit_world.imports.types import LogLevel, MessageBlock  # noqa: F401 - re-exported
+
+# Messages: one at a time (unbuffered), a block of the guest's buffer, and
+# the end of an unbuffered batch.
+post_message = _host.post_message
+post_messages = _host.post_messages
+close_batch = _host.close_batch
+set_transport_name = _host.set_transport_name
+
+# Waiting and asking where the source stands (acks, an exit request).
+sleep = _host.sleep
+poll = _host.poll
+
+# The host log.
+log = _host.log
+
