@@ -9,13 +9,15 @@ read-only /python mount when a script imports it.
 
 import sys
 
-from _sandlog import blocking, netcompat, runtime, stdio
+from _sandlog import blocking, netcompat, runtime, socketpair, stdio, threads
 
 # Blocking primitives must be exit-aware before selectors and asyncio take
 # references to them.
 blocking.install()
 netcompat.install()
+socketpair.install()
 stdio.install()
+threads.install()
 
 import linecache
 import marshal
@@ -48,6 +50,7 @@ import random  # noqa: F401,E402
 import re  # noqa: F401,E402
 import selectors  # noqa: F401,E402
 import socket  # noqa: F401,E402
+import ssl  # noqa: F401,E402
 import struct  # noqa: F401,E402
 import time  # noqa: F401,E402
 

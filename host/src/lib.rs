@@ -13,6 +13,8 @@
 //! - [`sinks`]: the destinations, one writer per kind.
 //! - [`pipeline`]: a checked message on its way: rendering, batches, the
 //!   queues to the destinations, acks.
+//! - [`tls`]: TLS sessions for the guests' own connections, on rustls,
+//!   under each source's policy.
 //! - [`engine`]: the wasmtime engine, the compiled guest and the caches.
 //! - [`metrics`], [`logging`], [`bindings`]: counters, the host's own log,
 //!   and the types generated from `wit/`, which every room may use.
@@ -29,6 +31,7 @@ pub mod pipeline;
 pub mod sandbox;
 pub mod sinks;
 pub mod supervisor;
+pub mod tls;
 
 /// The rooms above depend on each other in one direction only: a `use` of
 /// `crate::ROOM` from another room that closes a circle fails this test.

@@ -1,21 +1,22 @@
-"""socket.socketpair(), which needs a loopback TCP listener under WASI."""
+"""socket.socketpair() with no network granted: under WASI it would need a
+loopback listener; sandlog's pair stays inside the sandbox."""
 
 import socket
 
 from syslogng import LogSource
 
-EXPECT = [
-    "run() raised: PermissionError",
-    "run() raised: OSError",
-    "run() raised: NotImplementedError",
-    "denied by policy",
-]
+EXPECT = ["run() raised: LookupError: socketpair-stays-in-the-sandbox"]
 
 
 class Hostile(LogSource):
     def run(self):
         a, b = socket.socketpair()
-        raise RuntimeError("LEAK: socketpair works: %r" % (a.getsockname(),))
+        a.sendall(b"ping")
+        if b.recv(16) != b"ping":
+            raise RuntimeError("LEAK: the pair does not carry data")
+        if a.getsockname() or a.fileno() < (1 << 24):
+            raise RuntimeError("LEAK: the pair is a host socket: %r" % (a.getsockname(),))
+        raise LookupError("socketpair-stays-in-the-sandbox")
 
     def request_exit(self):
         pass

@@ -16,3 +16,4 @@ mod lifecycle;
 mod output;
 mod policy;
 mod syslog;
+mod tls;

@@ -25,7 +25,7 @@ import select as _select
 import socket as _socket
 import time as _time
 
-from . import runtime
+from . import runtime, socketpair
 
 SLICE = 0.05
 
@@ -68,10 +68,28 @@ def _slices(timeout, end_on_exit):
             return
 
 
+def _fd(obj):
+    return obj if isinstance(obj, int) else obj.fileno()
+
+
 def select(rlist, wlist, xlist, timeout=None):
-    """select.select, waiting in exit-aware slices."""
+    """select.select, waiting in exit-aware slices. In-sandbox socket pair
+    ends (see socketpair.py) are answered here: when one is ready, the real
+    descriptors are only polled."""
     if timeout is not None and timeout < 0:
         raise ValueError("timeout must be non-negative")
+    if socketpair.ends:
+        rlist, wlist, xlist = list(rlist), list(wlist), list(xlist)
+        pr = [o for o in rlist if socketpair.is_pair_fd(_fd(o))]
+        pw = [o for o in wlist if socketpair.is_pair_fd(_fd(o))]
+        if pr or pw:
+            rlist = [o for o in rlist if o not in pr]
+            wlist = [o for o in wlist if o not in pw]
+            xlist = [o for o in xlist if not socketpair.is_pair_fd(_fd(o))]
+            rr = [o for o in pr if socketpair.ready(_fd(o), True)]
+            if rr or pw:
+                r, w, x = _real_select(rlist, wlist, xlist, 0) if rlist or wlist or xlist else ([], [], [])
+                return r + rr, w + pw, x
     if timeout == 0:
         return _real_select(rlist, wlist, xlist, 0)
     for part in _slices(timeout, True):
@@ -86,17 +104,49 @@ class poll:
 
     def __init__(self):
         self._poll = _real_poll()
+        # In-sandbox socket pair ends (see socketpair.py), by file number.
+        self._pairs = {}
 
     def register(self, fd, eventmask=_select.POLLIN | _select.POLLPRI | _select.POLLOUT):
+        fd = _fd(fd)
+        if socketpair.is_pair_fd(fd):
+            self._pairs[fd] = eventmask
+            return None
         return self._poll.register(fd, eventmask)
 
     def modify(self, fd, eventmask):
+        fd = _fd(fd)
+        if fd in self._pairs:
+            self._pairs[fd] = eventmask
+            return None
         return self._poll.modify(fd, eventmask)
 
     def unregister(self, fd):
+        fd = _fd(fd)
+        if self._pairs.pop(fd, None) is not None:
+            return None
         return self._poll.unregister(fd)
 
+    def _pair_events(self):
+        out = []
+        for fd, mask in self._pairs.items():
+            if fd not in socketpair.ends:
+                out.append((fd, _select.POLLNVAL))
+                continue
+            ev = 0
+            if mask & _select.POLLIN and socketpair.ready(fd, True):
+                ev |= _select.POLLIN
+            if mask & _select.POLLOUT:
+                ev |= _select.POLLOUT
+            if ev:
+                out.append((fd, ev))
+        return out
+
     def poll(self, timeout=None):
+        if self._pairs:
+            ready = self._pair_events()
+            if ready:
+                return self._poll.poll(0) + ready
         if timeout is not None and timeout >= 0:
             if timeout == 0:
                 return self._poll.poll(0)
@@ -108,6 +158,27 @@ class poll:
             if events or part == 0:
                 return events
         return []
+
+
+def wait_fd(fd, readable, deadline):
+    """Wait until `fd` is ready for reading (or writing), in exit-aware
+    slices, until `deadline` (a monotonic time; None: no limit). True when
+    it is ready, False when the deadline passed. An exit request does not
+    end the wait: the source's request_exit() closing the socket does."""
+    runtime.flush()
+    r = [fd] if readable else []
+    w = [] if readable else [fd]
+    while True:
+        if deadline is None:
+            part = SLICE
+        else:
+            part = min(max(deadline - _real_monotonic(), 0), SLICE)
+        rr, ww, _ = _real_select(r, w, [], part)
+        if rr or ww:
+            return True
+        if deadline is not None and _real_monotonic() >= deadline:
+            return False
+        runtime.poll_exit()
 
 
 def _wait(sock, readable):

@@ -5,6 +5,7 @@ themselves (no wrapper on the hot path).
 """
 
 from wit_world.imports import host as _host
+from wit_world.imports import tls  # noqa: F401 - TLS sessions, used by _ssl
 from wit_world.imports.types import LogLevel, MessageBlock  # noqa: F401 - re-exported
 
 # Messages: one at a time (unbuffered), a block of the guest's buffer, and
@@ -20,4 +21,7 @@ poll = _host.poll
 
 # The host log.
 log = _host.log
+
+# TLS: sessions and identities the host runs under the source's policy
+# (the `tls` interface); `_ssl` is its only user.
 

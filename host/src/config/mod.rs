@@ -4,6 +4,7 @@
 //! [`source`], [`policy`], [`destination`].
 
 pub mod destination;
+pub mod identity;
 pub mod policy;
 pub mod source;
 
@@ -31,6 +32,8 @@ struct RawConfig {
     metrics: Option<RawMetrics>,
     #[serde(default)]
     policy: BTreeMap<String, RawPolicy>,
+    #[serde(default)]
+    identity: BTreeMap<String, identity::RawIdentity>,
     #[serde(default, rename = "source")]
     sources: Vec<RawSource>,
     #[serde(default, rename = "destination")]
@@ -76,7 +79,8 @@ impl Config {
 
         // Built-in defaults, then [policy.default], then the named policy,
         // then a source's inline fields.
-        let policies = Policies::build(&raw.policy, base, &shown)?;
+        let identities = identity::load_all(&raw.identity, base, &shown)?;
+        let policies = Policies::build(&raw.policy, identities, base, &shown)?;
 
         let mut seen: HashMap<&str, usize> = HashMap::new();
         let mut sources = Vec::with_capacity(raw.sources.len());

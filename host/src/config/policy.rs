@@ -12,11 +12,14 @@ use anyhow::{Context, Result, bail};
 use bytesize::ByteSize;
 use serde::Deserialize;
 
+use super::identity::Identities;
 use super::source::PolicyRef;
 use crate::engine::EPOCH_TICK;
 use crate::sandbox::network::NetPattern;
 use crate::sandbox::paths;
 use crate::sandbox::policy::{Mount, MountMode, Policy};
+use crate::tls::policy::TlsPolicy;
+use crate::tls::trust::CaCerts;
 
 /// A policy as written in the config: every field optional, so that a
 /// policy can be layered over another.
@@ -37,6 +40,22 @@ pub struct RawPolicy {
     pub max_message_size: Option<ByteSize>,
     pub max_handles: Option<u32>,
     pub recycle_above: Option<ByteSize>,
+    pub tls: Option<RawTls>,
+}
+
+/// `[policy.NAME.tls]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    /// PEM files of the CAs client connections trust; absent: the host's
+    /// system store.
+    pub ca: Option<Vec<PathBuf>>,
+    pub allow_insecure: Option<bool>,
+    pub script_ca: Option<bool>,
+    /// PEM files of the CAs client certificates must chain to.
+    pub client_ca: Option<Vec<PathBuf>>,
+    /// Names of `[identity.NAME]` the source may present.
+    pub identities: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -65,7 +84,22 @@ const MIN_RECYCLE_ABOVE: u64 = 32 * 1024 * 1024;
 impl Policy {
     /// Applies the fields set in `raw` over `self`. `base_dir` resolves
     /// relative host paths; `at` names the place for errors.
-    pub fn layer(&mut self, raw: &RawPolicy, base_dir: &std::path::Path, at: &str) -> Result<()> {
+    pub fn layer(
+        &mut self,
+        raw: &RawPolicy,
+        base_dir: &Path,
+        identities: &Identities,
+        at: &str,
+    ) -> Result<()> {
+        if let Some(tls) = &raw.tls {
+            layer_tls(
+                &mut self.tls,
+                tls,
+                base_dir,
+                identities,
+                &format!("{at}: key `tls"),
+            )?;
+        }
         if let Some(m) = raw.memory {
             if m.as_u64() < 16 * 1024 * 1024 {
                 bail!(
@@ -169,17 +203,28 @@ impl Policy {
 pub struct Policies {
     default: Policy,
     named: HashMap<String, Policy>,
+    identities: Identities,
 }
 
 impl Policies {
     /// Checks every `[policy.NAME]` of the file `shown`, used or not.
-    pub fn build(raw: &BTreeMap<String, RawPolicy>, base: &Path, shown: &str) -> Result<Policies> {
+    pub fn build(
+        raw: &BTreeMap<String, RawPolicy>,
+        identities: Identities,
+        base: &Path,
+        shown: &str,
+    ) -> Result<Policies> {
         let mut default = Policy::default();
         if let Some(raw) = raw.get("default") {
             if raw.base.is_some() {
                 bail!("{shown}: policy \"default\": key `base` is only for inline policies");
             }
-            default.layer(raw, base, &format!("{shown}: policy \"default\""))?;
+            default.layer(
+                raw,
+                base,
+                &identities,
+                &format!("{shown}: policy \"default\""),
+            )?;
         }
         let mut named = HashMap::new();
         for (name, raw) in raw {
@@ -188,10 +233,14 @@ impl Policies {
                 bail!("{at}: key `base` is only for inline policies on a source");
             }
             let mut p = default.clone();
-            p.layer(raw, base, &at)?;
+            p.layer(raw, base, &identities, &at)?;
             named.insert(name.clone(), p);
         }
-        Ok(Policies { default, named })
+        Ok(Policies {
+            default,
+            named,
+            identities,
+        })
     }
 
     /// The effective policy of a source with `policy` set to `which`
@@ -211,11 +260,64 @@ impl Policies {
                         format!("{at}: key `policy.base`: no [policy.{b}] in the file")
                     })?,
                 };
-                p.layer(raw, base, &format!("{at}: key `policy`"))?;
+                p.layer(raw, base, &self.identities, &format!("{at}: key `policy`"))?;
                 p
             }
         })
     }
+}
+
+/// Applies `[...tls]` over `tls`; `at` is the key's prefix for errors
+/// (`... key \`tls`), closed here with the field's name.
+fn layer_tls(
+    tls: &mut TlsPolicy,
+    raw: &RawTls,
+    base: &Path,
+    identities: &Identities,
+    at: &str,
+) -> Result<()> {
+    if let Some(files) = &raw.ca {
+        tls.ca = Some(read_cas(files, base, &format!("{at}.ca`"))?);
+    }
+    if let Some(files) = &raw.client_ca {
+        tls.client_ca = read_cas(files, base, &format!("{at}.client_ca`"))?;
+    }
+    if let Some(b) = raw.allow_insecure {
+        tls.allow_insecure = b;
+    }
+    if let Some(b) = raw.script_ca {
+        tls.script_ca = b;
+    }
+    if let Some(names) = &raw.identities {
+        let mut granted = Vec::with_capacity(names.len());
+        for n in names {
+            let Some(identity) = identities.get(n) else {
+                bail!("{at}.identities`: no [identity.{n}] in the file");
+            };
+            granted.push(identity.clone());
+        }
+        tls.identities = granted;
+    }
+    Ok(())
+}
+
+/// The certificates of PEM files; a file without one is an error.
+fn read_cas(files: &[PathBuf], base: &Path, at: &str) -> Result<CaCerts> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut certs = Vec::new();
+    for f in files {
+        let path = base.join(f);
+        let found: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&path)
+            .map_err(|e| anyhow::anyhow!("{at}: cannot read {}: {e}", path.display()))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("{at}: {} is not PEM: {e}", path.display()))?;
+        if found.is_empty() {
+            bail!("{at}: {} holds no certificate", path.display());
+        }
+        certs.extend(found);
+    }
+    Ok(CaCerts::new(certs))
 }
 
 fn parse_patterns(list: &[String], at: &str) -> Result<Vec<NetPattern>> {
@@ -243,7 +345,8 @@ mod tests {
             "memory = \"64MiB\"\nexit_grace = \"1s\"\nnetwork.connect = [\"127.0.0.1:*\"]",
         )
         .unwrap();
-        p.layer(&raw, std::path::Path::new("/"), "t").unwrap();
+        p.layer(&raw, Path::new("/"), &Identities::new(), "t")
+            .unwrap();
         assert_eq!(p.memory, 64 * 1024 * 1024);
         assert_eq!(p.exit_grace, Duration::from_secs(1));
         assert_eq!(p.max_message_size, 64 * 1024);
@@ -256,7 +359,12 @@ mod tests {
         let mut p = Policy::default();
         let raw: RawPolicy = toml::from_str("memory = \"1MiB\"").unwrap();
         let err = p
-            .layer(&raw, std::path::Path::new("/"), "f.toml: policy \"x\"")
+            .layer(
+                &raw,
+                Path::new("/"),
+                &Identities::new(),
+                "f.toml: policy \"x\"",
+            )
             .unwrap_err()
             .to_string();
         assert!(
@@ -265,7 +373,10 @@ mod tests {
         );
         let raw: RawPolicy =
             toml::from_str("files = [{ host = \"/\", guest = \"/python\" }]").unwrap();
-        assert!(p.layer(&raw, std::path::Path::new("/"), "t").is_err());
+        assert!(
+            p.layer(&raw, Path::new("/"), &Identities::new(), "t")
+                .is_err()
+        );
         assert!(toml::from_str::<RawPolicy>("memroy = \"1MiB\"").is_err());
         assert!(toml::from_str::<RawPolicy>("exit_grace = \"soon\"").is_err());
     }

@@ -82,7 +82,7 @@ pub struct RestartPolicy {
 #[serde(untagged)]
 pub enum PolicyRef {
     Name(String),
-    Inline(RawPolicy),
+    Inline(Box<RawPolicy>),
 }
 
 /// One source, ready to run. Two specs are equal when nothing a reload

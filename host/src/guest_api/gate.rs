@@ -169,6 +169,31 @@ pub fn latin1(s: &str) -> Option<Cow<'_, [u8]>> {
         .map(Cow::Owned)
 }
 
+/// Appends the bytes of a WIT `bytes` string to `out`, decoding its UTF-8
+/// by hand (a character is one byte, so a lead byte is 0xC2 or 0xC3): the
+/// TLS path sends mostly non-ASCII. False, with `out` unspecified, when a
+/// character is beyond one byte.
+pub fn latin1_into(s: &str, out: &mut Vec<u8>) -> bool {
+    let b = s.as_bytes();
+    out.reserve(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c < 0x80 {
+            // A run of ASCII at once.
+            let run = b[i..].iter().take_while(|&&x| x < 0x80).count();
+            out.extend_from_slice(&b[i..i + run]);
+            i += run;
+        } else if (c == 0xC2 || c == 0xC3) && i + 1 < b.len() {
+            out.push(((c & 0x03) << 6) | (b[i + 1] & 0x3F));
+            i += 2;
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
 /// Reads packed little-endian u32s (a trailing partial one is ignored and
 /// makes the block's lengths fail to add up).
 pub fn packed_u32s(bytes: &[u8]) -> Vec<u32> {
@@ -304,6 +329,16 @@ mod tests {
         assert!(split_pairs("", b"", &[], &mut bad).is_some());
         assert!(split_pairs("", b"x", &[], &mut bad).is_none());
         assert!(split_pairs("", b"", &[0], &mut bad).is_none());
+    }
+
+    #[test]
+    fn latin1_into_decodes_every_byte() {
+        let all: String = (0u8..=255).map(char::from).collect();
+        let mut out = Vec::new();
+        assert!(latin1_into(&all, &mut out));
+        assert_eq!(out, (0u8..=255).collect::<Vec<_>>());
+        assert!(!latin1_into("\u{100}", &mut Vec::new()));
+        assert!(!latin1_into("\u{20ac}", &mut Vec::new()));
     }
 
     #[test]

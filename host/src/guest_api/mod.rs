@@ -7,6 +7,7 @@
 pub mod control;
 pub mod gate;
 pub mod host;
+pub mod tls;
 
 pub use control::Control;
 pub use host::GuestApi;

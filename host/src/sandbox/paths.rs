@@ -15,8 +15,14 @@ pub const STATE: &str = "/state";
 /// Under which directory the `python_path` entries are mounted.
 const PYTHON_PATH: &str = "/pythonpath";
 
-/// The guest paths sandlog mounts itself, which no policy may use.
-const RESERVED: [&str; 3] = [STDLIB, STATE, PYTHON_PATH];
+/// The guest paths sandlog mounts itself (or, for identities, names), which
+/// no policy may use.
+const RESERVED: [&str; 4] = [
+    STDLIB,
+    STATE,
+    PYTHON_PATH,
+    crate::tls::identity::IDENTITIES_GUEST_PATH,
+];
 
 /// Where the `i`th directory of a source's `python_path` is mounted.
 pub fn python_path_mount(i: usize) -> String {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::network::NetPattern;
+use crate::tls::policy::TlsPolicy;
 
 /// How a host directory is mounted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -51,6 +52,9 @@ pub struct Policy {
     /// Linear memory above which the source is recycled: asked to exit,
     /// deinitialised, and started again in a fresh instance. Default: none.
     pub recycle_above: Option<u64>,
+    /// What TLS may do: trust, identities. Default: the host's system
+    /// store, verification always on, no identity.
+    pub tls: TlsPolicy,
 }
 
 /// A checked mount.
@@ -75,6 +79,7 @@ impl Default for Policy {
             max_message_size: u64::from(sandlog_guest::shared::DEFAULT_MAX_MESSAGE_SIZE),
             max_handles: 1024,
             recycle_above: None,
+            tls: TlsPolicy::default(),
         }
     }
 }

@@ -27,6 +27,7 @@ use super::stdio::LogLines;
 use crate::bindings::{SandlogSource, SandlogSourcePre};
 use crate::engine::{EPOCH_TICK, Runtime, wt};
 use crate::guest_api::GuestApi;
+use crate::guest_api::tls::{HasTls, TlsCtx, TlsView};
 use crate::metrics::SourceMetrics;
 
 /// Everything a source's store holds.
@@ -37,6 +38,7 @@ pub struct SourceState {
     metrics: Arc<SourceMetrics>,
     /// What the guest's calls into the host act on.
     pub api: GuestApi,
+    tls: TlsCtx,
 }
 
 impl WasiView for SourceState {
@@ -69,11 +71,25 @@ impl Sandboxes {
         let mut linker: Linker<SourceState> = Linker::new(&runtime.engine);
         wt(wasmtime_wasi::p2::add_to_linker_async(&mut linker))
             .context("linking WASI into the guest")?;
-        wt(SandlogSource::add_to_linker::<_, HasSelf<GuestApi>>(
+        use crate::bindings::sandlog::guest::{host, tls, types};
+        wt(host::add_to_linker::<_, HasSelf<GuestApi>>(
             &mut linker,
             |s: &mut SourceState| &mut s.api,
         ))
         .context("linking the sandlog host interface")?;
+        wt(types::add_to_linker::<_, HasSelf<GuestApi>>(
+            &mut linker,
+            |s: &mut SourceState| &mut s.api,
+        ))
+        .context("linking the sandlog types")?;
+        wt(tls::add_to_linker::<_, HasTls>(
+            &mut linker,
+            |s: &mut SourceState| TlsView {
+                ctx: &s.tls,
+                table: &mut s.table,
+            },
+        ))
+        .context("linking the TLS interface")?;
         let pre = wt(linker.instantiate_pre(&runtime.component))
             .context("preparing the guest for instantiation")?;
         let pre = wt(SandlogSourcePre::new(pre)).context("binding the guest's exports")?;
@@ -149,6 +165,7 @@ impl Sandboxes {
             limits: Limits::new(limits, metrics.clone()),
             metrics,
             api,
+            tls: TlsCtx::new(policy.tls.clone()),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
