@@ -995,6 +995,8 @@ class _SSLSocket:
                 if timeout == 0:
                     raise _want_write() from None
                 continue
+            except OSError as exc:
+                raise _blocking.connection_error(exc) from None
             del self._out[:n]
 
     def _fill(self, timeout, deadline, op):
@@ -1018,6 +1020,8 @@ class _SSLSocket:
                 if timeout == 0:
                     raise _want_read() from None
                 continue
+            except OSError as exc:
+                raise _blocking.connection_error(exc) from None
             if not data:
                 self._eof = True
             self._take(data)

@@ -213,6 +213,16 @@ class Source(exports.Source):
         _call(runtime.source.deinit)
         return None
 
+    def probe_imports(self, modules):
+        import importlib
+        failed = []
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except BaseException as exc:  # noqa: BLE001 - reported to the operator
+                failed.append((name, f"{type(exc).__name__}: {exc}"))
+        return failed
+
 
 # The snapshot every instance starts from. Whatever an instance writes to
 # after instantiation is copied out of the shared image page by page, so the

@@ -107,13 +107,16 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             let runtime = Runtime::new(&cache_dir)?;
             let results = rt.block_on(supervisor::check(&config, runtime));
             let mut bad = 0;
-            for (name, problem) in &results {
-                match problem {
+            for (name, verdict) in &results {
+                match &verdict.problem {
                     None => println!("ok      {name}"),
                     Some(p) => {
                         bad += 1;
                         println!("FAILED  {name}: {}", p.replace('\n', "\n        "));
                     }
+                }
+                for note in &verdict.notes {
+                    println!("        note: {note}");
                 }
             }
             println!(

@@ -144,3 +144,47 @@ fn check_reports_toml_errors_with_line_and_column() {
         out.stderr
     );
 }
+
+#[test]
+fn check_names_packages_that_need_a_native_extension() {
+    let source = |name: &str| {
+        format!(
+            "[[source]]\nname = \"{name}\"\nclass = \"S\"\npython_path = [\"pkgs\"]\ncode = \"\"\"\nfrom syslogng import LogSource\nclass S(LogSource):\n    def run(self): pass\n    def request_exit(self): pass\n\"\"\"\n"
+        )
+    };
+    let setup = Setup::new(&source("tenant"))
+        .dir("pkgs/needsnative")
+        .dir("pkgs/fallback")
+        .file("pkgs/needsnative/__init__.py", "from ._core import speed\n")
+        .file(
+            "pkgs/needsnative/_core.cpython-311-x86_64-linux-gnu.so",
+            "not wasm",
+        )
+        .file(
+            "pkgs/fallback/__init__.py",
+            "try:\n    from ._speed import speed\nexcept ImportError:\n    def speed(): return 'pure'\n",
+        )
+        .file("pkgs/fallback/_speed.cpython-311-x86_64-linux-gnu.so", "not wasm")
+        .file("pkgs/plain.py", "x = 1\n");
+    let out = check(&setup);
+    assert!(!out.status.success(), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("FAILED  tenant: python_path ")
+            && out.stdout.contains(
+                "`needsnative` needs a native extension, which cannot load in the sandbox (needsnative/_core.cpython-311-x86_64-linux-gnu.so): ModuleNotFoundError"
+            ),
+        "{}",
+        out.stdout
+    );
+    // With the one that cannot load gone, the fallback is only a note.
+    std::fs::remove_dir_all(setup.path("pkgs/needsnative")).expect("rm");
+    let out = check(&setup);
+    assert!(out.status.success(), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(
+            "note: python_path "
+        ) && out.stdout.contains("`fallback` ships native extensions that cannot load in the sandbox (fallback/_speed.cpython-311-x86_64-linux-gnu.so); it imports with its pure-Python fallback"),
+        "{}",
+        out.stdout
+    );
+}

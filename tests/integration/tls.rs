@@ -404,3 +404,391 @@ fn a_chunked_response_of_ten_mebibytes_arrives_intact() {
         );
     }
 }
+
+const SERVERS: &str = r#"
+import asyncio, ssl
+from syslogng import LogSource, LogMessage
+
+
+class Server(LogSource):
+    def init(self, options):
+        self.options = options
+        return True
+
+    def context(self):
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(self.options["certfile"], self.options["keyfile"])
+        if self.options.get("mtls"):
+            ctx.verify_mode = ssl.CERT_REQUIRED
+        return ctx
+
+    def got(self, body, peer):
+        who = dict(x[0] for x in peer["subject"])["commonName"] if peer else "anonymous"
+        self.post_message(LogMessage(f"{body.decode()} from {who}"))
+
+    def run(self):
+        port = int(self.options["port"])
+        if self.options["kind"] == "tornado":
+            asyncio.run(self.tornado(port))
+        else:
+            asyncio.run(self.asyncio(port))
+
+    async def asyncio(self, port):
+        async def handle(r, w):
+            head = await r.readuntil(b"\r\n\r\n")
+            n = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0].split(b":")[1])
+            body = await r.readexactly(n)
+            self.got(body, w.get_extra_info("peercert"))
+            w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            await w.drain()
+            w.close()
+        self.stop = asyncio.Event()
+        server = await asyncio.start_server(handle, "127.0.0.1", port, ssl=self.context())
+        self.post_message(LogMessage("listening"))
+        await self.stop.wait()
+        server.close()
+
+    async def tornado(self, port):
+        import tornado.web
+        source = self
+
+        class Handler(tornado.web.RequestHandler):
+            def post(self):
+                source.got(self.request.body, self.request.get_ssl_certificate())
+                self.write("ok")
+
+        app = tornado.web.Application([(r"/", Handler)])
+        server = app.listen(port, "127.0.0.1", ssl_options=self.context())
+        self.stop = asyncio.Event()
+        self.post_message(LogMessage("listening"))
+        await self.stop.wait()
+        server.stop()
+
+    def request_exit(self):
+        self.stop.set()
+"#;
+
+/// A port on 127.0.0.1 that was free a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// POSTs `body` with the native client; its answer (`error ...` when it
+/// failed).
+fn post(port: u16, pki: &Pki, body: &str, cert: Option<&str>) -> String {
+    let mut cmd = Command::new(util::python3());
+    cmd.arg(util::repo_root().join("tests/tls/post.py"))
+        .arg(format!("https://127.0.0.1:{port}/"))
+        .arg(pki.path("ca.pem"))
+        .arg(body);
+    if let Some(c) = cert {
+        cmd.arg(pki.path(&format!("{c}.pem")))
+            .arg(pki.path(&format!("{c}.key")));
+    }
+    let out = cmd.output().expect("running the native client");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn server_config(pki: &Pki, ports: &[(&str, &str, u16, bool)]) -> String {
+    let listen: Vec<String> = ports
+        .iter()
+        .map(|(_, _, p, _)| format!("\"127.0.0.1:{p}\""))
+        .collect();
+    let mut config = format!(
+        r#"
+[identity.webhook]
+cert = "{cert}"
+key = "{key}"
+
+[policy.server]
+network.listen = [{listen}]
+tls.identities = ["webhook"]
+tls.client_ca = ["{ca}"]
+"#,
+        cert = pki.path("server.pem"),
+        key = pki.path("server.key"),
+        ca = pki.path("ca.pem"),
+        listen = listen.join(", ")
+    );
+    for (name, kind, port, mtls) in ports {
+        config += &format!(
+            r#"
+[[source]]
+name = "{name}"
+script = "servers.py"
+class = "Server"
+restart = "never"
+python_path = ["{packages}"]
+policy = "server"
+options = {{ kind = "{kind}", port = "{port}", certfile = "/identities/webhook/cert.pem", keyfile = "/identities/webhook/key.pem" {mtls} }}
+"#,
+            packages = python_packages().display(),
+            mtls = if *mtls { ", mtls = \"yes\"" } else { "" }
+        );
+    }
+    config + "\n[[destination]]\ntype = \"file\"\npath = \"out.jsonl\"\n"
+}
+
+#[test]
+fn asyncio_and_tornado_servers_take_https_posts_and_mutual_tls() {
+    let certs = tempfile::tempdir().expect("dir");
+    let pki = Pki::new(certs.path());
+    let (a, t, m) = (free_port(), free_port(), free_port());
+    let config = server_config(
+        &pki,
+        &[
+            ("asyncio", "asyncio", a, false),
+            ("tornado", "tornado", t, false),
+            ("mtls", "tornado", m, true),
+        ],
+    );
+    let setup = Setup::new(&config).file("servers.py", SERVERS);
+    let child = ChildGuard::new(setup.command().spawn().expect("sandlog"));
+    assert!(
+        util::wait_for_file_lines(&setup.path("out.jsonl"), 3, LIMIT),
+        "the servers did not start"
+    );
+    assert_eq!(post(a, &pki, "to-asyncio", None), "ok");
+    assert_eq!(post(t, &pki, "to-tornado", None), "ok");
+    assert_eq!(post(m, &pki, "mutual", Some("client")), "ok");
+    // Refused: no certificate, and one from a CA the policy does not name.
+    // The server goes on.
+    assert!(post(m, &pki, "anonymous", None).starts_with("error"));
+    assert!(post(m, &pki, "rogue", Some("rogue")).starts_with("error"));
+    assert_eq!(post(m, &pki, "again", Some("client")), "ok");
+    child.signal("TERM");
+    let out = child.wait(LIMIT);
+    out.assert_success();
+    let text = std::fs::read_to_string(setup.path("out.jsonl")).expect("out");
+    let lines = util::json_lines(&text);
+    assert_eq!(
+        messages(&lines, "asyncio"),
+        ["listening", "to-asyncio from anonymous"]
+    );
+    assert_eq!(
+        messages(&lines, "tornado"),
+        ["listening", "to-tornado from anonymous"]
+    );
+    assert_eq!(
+        messages(&lines, "mtls"),
+        [
+            "listening",
+            "mutual from tenant-client",
+            "again from tenant-client"
+        ],
+        "{}",
+        out.stderr
+    );
+}
+
+const FAILURES: &str = r#"
+import socket, ssl
+from syslogng import LogSource, LogMessage
+
+
+class Probe(LogSource):
+    """Connects with TLS as the options say and posts what came of it."""
+
+    def init(self, options):
+        self.options = options
+        return True
+
+    def run(self):
+        o = self.options
+        try:
+            if o.get("insecure"):
+                ctx = ssl._create_unverified_context()
+            else:
+                ctx = ssl.create_default_context()
+            if o.get("identity"):
+                ctx.load_cert_chain(f"/identities/{o['identity']}/cert.pem", f"/identities/{o['identity']}/key.pem")
+            sock = socket.create_connection(("127.0.0.1", int(o["port"])), timeout=30)
+            tls = ctx.wrap_socket(sock, server_hostname=o.get("name", "localhost"))
+            tls.sendall(b"GET /peer HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            data = b""
+            while chunk := tls.recv(65536):
+                data += chunk
+            self.post_message(LogMessage("ok " + data.split(b"\r\n\r\n", 1)[-1].decode()))
+        except Exception as e:
+            text = f"{type(e).__name__}: {e}"
+            if isinstance(e, ssl.SSLCertVerificationError):
+                text += f" (verify_code {e.verify_code})"
+            self.post_message(LogMessage(text))
+
+    def request_exit(self):
+        pass
+"#;
+
+#[test]
+fn tls_failures_say_what_a_user_can_act_on() {
+    let certs = tempfile::tempdir().expect("dir");
+    let pki = Pki::new(certs.path());
+    let good = Peer::https(&pki, "server", None);
+    let mutual = Peer::https(&pki, "server", Some("ca.pem"));
+    let wrongname = Peer::https(&pki, "wrongname", None);
+    let expired = Peer::https(&pki, "expired", None);
+    let plain = Peer::start(&["plain"]);
+    let reset = Peer::start(&["reset"]);
+    let ports = [&good, &mutual, &wrongname, &expired, &plain, &reset]
+        .iter()
+        .map(|p| format!("\"127.0.0.1:{}\"", p.port))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut config = format!(
+        r#"
+[identity.tenant]
+cert = "{client}"
+key = "{client_key}"
+
+[policy.default]
+network.connect = [{ports}]
+tls.ca = ["{ca}"]
+
+[policy.other_ca]
+network.connect = [{ports}]
+tls.ca = ["{other}"]
+
+[policy.mutual]
+network.connect = [{ports}]
+tls.ca = ["{ca}"]
+tls.identities = ["tenant"]
+"#,
+        client = pki.path("client.pem"),
+        client_key = pki.path("client.key"),
+        ca = pki.path("ca.pem"),
+        other = pki.path("other-ca.pem"),
+    );
+    let cases: [(&str, u16, &str, &str); 10] = [
+        ("good", good.port, "", "default"),
+        ("unknown_ca", good.port, "", "other_ca"),
+        ("hostname", wrongname.port, "", "default"),
+        ("expired", expired.port, "", "default"),
+        ("plain", plain.port, "", "default"),
+        ("reset", reset.port, "", "default"),
+        ("denied", free_port(), "", "default"),
+        ("insecure", good.port, ", insecure = \"yes\"", "default"),
+        (
+            "not_granted",
+            good.port,
+            ", identity = \"tenant\"",
+            "default",
+        ),
+        ("mutual", mutual.port, ", identity = \"tenant\"", "mutual"),
+    ];
+    for (name, port, extra, policy) in cases {
+        config += &format!(
+            "\n[[source]]\nname = \"{name}\"\nscript = \"probe.py\"\nclass = \"Probe\"\nrestart = \"never\"\npolicy = \"{policy}\"\noptions = {{ port = \"{port}\" {extra} }}\n"
+        );
+    }
+    // A co-tenant that has nothing to do with TLS.
+    config += r#"
+[[source]]
+name = "cotenant"
+class = "Count"
+restart = "never"
+code = """
+from syslogng import LogSource, LogMessage
+class Count(LogSource):
+    def run(self):
+        for i in range(500):
+            self.post_message(LogMessage(f"n{i}"))
+    def request_exit(self):
+        pass
+"""
+"#;
+    let out = Setup::new(&config).file("probe.py", FAILURES).run(LIMIT);
+    out.assert_success();
+    let lines = out.lines();
+    let one = |name: &str| -> String {
+        let m = messages(&lines, name);
+        assert_eq!(m.len(), 1, "{name}: {m:?}\n{}", out.stderr);
+        m[0].clone()
+    };
+    assert_eq!(one("good"), "ok none");
+    let expect = [
+        (
+            "unknown_ca",
+            "SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (verify_code 20)",
+        ),
+        (
+            "hostname",
+            "SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate is not valid for 'localhost'. (verify_code 62)",
+        ),
+        (
+            "expired",
+            "SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired (verify_code 10)",
+        ),
+        (
+            "plain",
+            "SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number",
+        ),
+        (
+            "not_granted",
+            "SSLError: identity \"tenant\" is not granted to this source (policy key `tls.identities`)",
+        ),
+    ];
+    for (name, text) in expect {
+        assert_eq!(one(name), text, "{name}");
+    }
+    let reset_text = one("reset");
+    assert!(
+        reset_text.starts_with("ConnectionResetError") || reset_text.starts_with("SSLEOFError"),
+        "{reset_text}"
+    );
+    assert!(
+        one("denied").starts_with("PermissionError"),
+        "{}",
+        one("denied")
+    );
+    let insecure = one("insecure");
+    assert!(
+        insecure.starts_with("SSLError: certificate verification cannot be turned off")
+            && insecure.contains("policy key `tls.allow_insecure`"),
+        "{insecure}"
+    );
+    assert_eq!(one("mutual"), "ok tenant-client");
+    assert_eq!(messages(&lines, "cotenant").len(), 500);
+}
+
+#[test]
+fn ssl_and_the_http_libraries_import_with_no_network_granted() {
+    let config = format!(
+        r#"
+[[source]]
+name = "imports"
+class = "Imports"
+restart = "never"
+python_path = ["{packages}"]
+code = """
+import ssl
+from syslogng import LogSource, LogMessage
+class Imports(LogSource):
+    def run(self):
+        ctx = ssl.create_default_context()
+        names = []
+        for name in ("urllib.request", "http.client", "requests", "urllib3", "httpx", "tornado.httpclient",
+                     "tornado.web", "aiohttp", "aiohttp.web", "certifi", "idna", "charset_normalizer"):
+            __import__(name)
+            names.append(name)
+        self.post_message(LogMessage(f"{{ctx.verify_mode!r}} {{ctx.check_hostname}} {{ssl.HAS_SNI}} " + ",".join(names)))
+    def request_exit(self):
+        pass
+"""
+"#,
+        packages = python_packages().display()
+    );
+    let out = Setup::new(&config).run(LIMIT);
+    out.assert_success();
+    assert_eq!(
+        messages(&out.lines(), "imports"),
+        [
+            "<VerifyMode.CERT_REQUIRED: 2> True True urllib.request,http.client,requests,urllib3,httpx,tornado.httpclient,tornado.web,aiohttp,aiohttp.web,certifi,idna,charset_normalizer"
+        ],
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("denied by policy"), "{}", out.stderr);
+}

@@ -36,6 +36,19 @@ impl ChildGuard {
     pub fn stdout(&mut self) -> Option<std::process::ChildStdout> {
         self.child.as_mut().and_then(|c| c.stdout.take())
     }
+
+    /// Sends a signal to the child.
+    pub fn signal(&self, sig: &str) {
+        if let Some(c) = &self.child {
+            signal(c, sig);
+        }
+    }
+
+    /// Waits for the child to end (see [`wait`]).
+    pub fn wait(mut self, limit: Duration) -> Output {
+        let child = self.child.take().expect("a child to wait for");
+        wait(child, limit)
+    }
 }
 
 impl Drop for ChildGuard {
@@ -82,6 +95,11 @@ impl Setup {
     pub fn script(self, name: &str) -> Setup {
         std::fs::copy(scripts_dir().join(name), self.dir.path().join(name))
             .expect("copying script");
+        self
+    }
+
+    pub fn dir(self, name: &str) -> Setup {
+        std::fs::create_dir_all(self.dir.path().join(name)).expect("mkdir");
         self
     }
 

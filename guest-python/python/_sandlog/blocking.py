@@ -20,6 +20,7 @@ install() must run before selectors and asyncio are imported, since
 selectors keeps a reference to select.poll in a class attribute.
 """
 
+import errno as _errno
 import os as _os
 import select as _select
 import socket as _socket
@@ -200,12 +201,25 @@ def _wait(sock, readable):
             raise TimeoutError("timed out")
 
 
+def connection_error(exc):
+    """The error a socket operation should raise for `exc`: WASI reports a
+    connection the peer reset as a failed stream, which wasi-libc turns
+    into EIO; Python code (and the libraries above it) expect
+    ConnectionResetError."""
+    if type(exc) is OSError and exc.errno == _errno.EIO:
+        return ConnectionResetError(_errno.ECONNRESET, "Connection reset by peer")
+    return exc
+
+
 def _reader(name):
     real = getattr(_socket.socket, name)
 
     def method(self, *args, **kwargs):
         _wait(self, True)
-        return real(self, *args, **kwargs)
+        try:
+            return real(self, *args, **kwargs)
+        except OSError as exc:
+            raise connection_error(exc) from None
 
     method.__name__ = name
     method.__qualname__ = "socket." + name
@@ -218,7 +232,10 @@ def _writer(name):
 
     def method(self, *args, **kwargs):
         _wait(self, False)
-        return real(self, *args, **kwargs)
+        try:
+            return real(self, *args, **kwargs)
+        except OSError as exc:
+            raise connection_error(exc) from None
 
     method.__name__ = name
     method.__qualname__ = "socket." + name

@@ -46,3 +46,74 @@ pub fn load_all(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn write_pair(dir: &std::path::Path, name: &str) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
+        std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+    }
+
+    fn error_of(dir: &std::path::Path, text: &str) -> String {
+        Config::parse(&dir.join("c.toml"), text)
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn tls_keys_are_checked_when_the_config_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write_pair(d, "a");
+        write_pair(d, "b");
+        std::fs::write(d.join("empty.pem"), "no certificate here\n").unwrap();
+        let ok = Config::parse(
+            &d.join("c.toml"),
+            "[identity.web]\ncert = \"a.pem\"\nkey = \"a.key\"\n\
+             [policy.p]\ntls.identities = [\"web\"]\ntls.ca = [\"a.pem\"]\n",
+        );
+        assert!(ok.is_ok(), "{:?}", ok.err());
+        let e = error_of(d, "[identity.web]\ncert = \"a.pem\"\nkey = \"b.key\"\n");
+        assert!(
+            e.contains("identity \"web\"") && e.contains("does not fit"),
+            "{e}"
+        );
+        let e = error_of(d, "[identity.web]\ncert = \"a.pem\"\nkey = \"nope.key\"\n");
+        assert!(
+            e.contains("identity \"web\"") && e.contains("nope.key"),
+            "{e}"
+        );
+        let e = error_of(
+            d,
+            "[identity.\"../x\"]\ncert = \"a.pem\"\nkey = \"a.key\"\n",
+        );
+        assert!(e.contains("becomes a path"), "{e}");
+        let e = error_of(d, "[policy.p]\ntls.identities = [\"web\"]\n");
+        assert!(
+            e.contains("policy \"p\"")
+                && e.contains("`tls.identities`")
+                && e.contains("no [identity.web]"),
+            "{e}"
+        );
+        let e = error_of(d, "[policy.p]\ntls.ca = [\"empty.pem\"]\n");
+        assert!(
+            e.contains("`tls.ca`") && e.contains("holds no certificate"),
+            "{e}"
+        );
+        let e = error_of(d, "[policy.p]\ntls.client_ca = [\"missing.pem\"]\n");
+        assert!(
+            e.contains("`tls.client_ca`") && e.contains("cannot read"),
+            "{e}"
+        );
+        let e = error_of(d, "[policy.p]\ntls.bogus = true\n");
+        assert!(e.contains("bogus"), "{e}");
+    }
+}

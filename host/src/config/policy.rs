@@ -277,10 +277,10 @@ fn layer_tls(
     at: &str,
 ) -> Result<()> {
     if let Some(files) = &raw.ca {
-        tls.ca = Some(read_cas(files, base, &format!("{at}.ca`"))?);
+        tls.set_ca(read_cas(files, base, &format!("{at}.ca`"))?);
     }
     if let Some(files) = &raw.client_ca {
-        tls.client_ca = read_cas(files, base, &format!("{at}.client_ca`"))?;
+        tls.set_client_ca(read_cas(files, base, &format!("{at}.client_ca`"))?);
     }
     if let Some(b) = raw.allow_insecure {
         tls.allow_insecure = b;

@@ -132,15 +132,12 @@ pub fn address_check(source: Arc<str>, policy: Arc<Policy>) -> AddrCheck {
                 tracing::trace!(source = %source, address = %addr, operation = ?use_, rule = %rule, "allowed by policy");
                 true
             }
-            // Binding port 0 on a wildcard address is how the OS picks a
-            // local port for an outgoing socket; the connect is checked.
-            None if listen
-                && addr.port() == 0
-                && addr.ip().is_unspecified()
-                && !matches!(use_, Use::TcpListen) =>
-            {
-                true
-            }
+            // Binding port 0 is how the OS picks a local port for an
+            // outgoing socket (and how libraries such as urllib3 probe for
+            // IPv6); what follows is checked: a connect against
+            // `network.connect`, a listen against `network.listen` with the
+            // port the OS chose.
+            None if listen && addr.port() == 0 && !matches!(use_, Use::TcpListen) => true,
             None => {
                 tracing::warn!(source = %source, address = %addr, operation = ?use_, "denied by policy: no `{key}` pattern matches");
                 false
