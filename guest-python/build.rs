@@ -83,12 +83,14 @@ fn write_shared_module(dir: &Path) -> Result<()> {
          DEFAULT_GUEST_BUFFER = {}\n\
          DEFAULT_WINDOW = {}\n\
          DEFAULT_MAX_MESSAGE_SIZE = {}\n\
-         MAX_NAME_CHARS = {}\n",
+         MAX_NAME_CHARS = {}\n\
+         MAX_TRANSPORT_NAME = {}\n",
         names.join(", "),
         shared::DEFAULT_GUEST_BUFFER,
         shared::DEFAULT_WINDOW,
         shared::DEFAULT_MAX_MESSAGE_SIZE,
         shared::MAX_NAME_CHARS,
+        shared::MAX_TRANSPORT_NAME,
     );
     fs::write(dir.join("_sandlog_shared.py"), code).context("writing _sandlog_shared.py")
 }

@@ -18,6 +18,8 @@ names one; its private key stays in the host).
 """
 
 import base64 as _base64
+import binascii as _binascii
+import operator as _operator
 import os as _os
 import time as _time
 import warnings as _warnings
@@ -319,7 +321,10 @@ def _pem_certificates(text):
         if stop < 0:
             return out
         body = text[start + len(begin):stop]
-        out.append(_base64.b64decode("".join(body.split())))
+        try:
+            out.append(_base64.b64decode("".join(body.split()), validate=True))
+        except (_binascii.Error, ValueError):
+            raise _ssl_error(SSLError, 9, "bad base64 decode", "BAD_BASE64_DECODE", "PEM") from None
         at = stop + len(end)
 
 
@@ -344,6 +349,8 @@ def _der_certificates(data):
             break
         out.append(data[at:at + head + length])
         at += head + length
+    if out and at != len(data):
+        raise _ssl_error(SSLError, 13, "not enough data", "NOT_ENOUGH_DATA", "ASN1")
     return out
 
 
@@ -370,11 +377,26 @@ def _cert_dict(info):
     return d
 
 
-def _decode(der):
+def _host_call(fn, *args):
+    """Calls the host; returns (result, None), or (None, its error). The
+    caller raises outside the except clause, so that the host's error
+    object never hangs on the exception's __context__ (it is a frozen
+    dataclass, which unittest's traceback cleaning cannot handle)."""
     try:
-        return _cert_dict(_tls.decode_certificate(_latin1(der)))
+        return fn(*args), None
     except _Err as e:
-        raise _ssl_error(SSLError, 0, f"cannot decode the certificate: {e.value}") from None
+        return None, e.value
+
+
+def _decode_info(der):
+    info, err = _host_call(_tls.decode_certificate, _latin1(der))
+    if err is not None:
+        raise _ssl_error(SSLError, 0, f"cannot decode the certificate: {err}")
+    return info
+
+
+def _decode(der):
+    return _cert_dict(_decode_info(der))
 
 
 def _test_decode_cert(path):
@@ -390,6 +412,15 @@ def _test_decode_cert(path):
 
 
 # --- Certificate, SSLSession ------------------------------------------------
+
+# RFC 2253 names of the attributes, as OpenSSL prints a certificate's
+# subject.
+_SHORT_NAMES = {
+    "commonName": "CN", "countryName": "C", "localityName": "L", "stateOrProvinceName": "ST",
+    "organizationName": "O", "organizationalUnitName": "OU", "streetAddress": "STREET",
+    "domainComponent": "DC", "userId": "UID",
+}
+
 
 class Certificate:
     """A certificate of a chain (get_verified_chain, get_unverified_chain)."""
@@ -427,7 +458,7 @@ class Certificate:
 
     def __repr__(self):
         subject = self.get_info().get("subject", ())
-        text = ",".join(f"{k}={v}" for rdn in reversed(subject) for k, v in rdn)
+        text = ",".join(f"{_SHORT_NAMES.get(k, k)}={v}" for rdn in reversed(subject) for k, v in rdn)
         return f"<_ssl.Certificate '{text}'>"
 
 
@@ -482,6 +513,8 @@ class MemoryBIO:
         if isinstance(b, str):
             raise TypeError("a bytes-like object is required, not 'str'")
         view = memoryview(b)
+        if not view.contiguous:
+            raise BufferError("memoryview: underlying buffer is not C-contiguous")
         if self._eof:
             raise SSLError("cannot write() after write_eof()")
         self._buf += view
@@ -556,7 +589,7 @@ class _SSLContext:
 
     @verify_mode.setter
     def verify_mode(self, value):
-        n = int(value.__index__())
+        n = _operator.index(value)
         if n not in (CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED):
             raise ValueError("invalid value for verify_mode")
         if n == CERT_NONE and self._check_hostname:
@@ -583,6 +616,8 @@ class _SSLContext:
         if not isinstance(value, int):
             raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an integer")
         new = int(value)
+        if new < 0 or new >= 1 << 64:
+            raise OverflowError("options must be a non-negative integer of at most 64 bits")
         added = new & ~self._options
         if added & (OP_NO_SSLv3 | OP_NO_TLSv1 | OP_NO_TLSv1_1 | OP_NO_TLSv1_2 | OP_NO_TLSv1_3):
             _warnings.warn("ssl.OP_NO_SSL*/ssl.OP_NO_TLS* options are deprecated",
@@ -717,10 +752,10 @@ class _SSLContext:
         except TypeError:
             raise TypeError("certfile should be a valid filesystem path") from None
         if certfile.startswith(_IDENTITIES):
-            try:
-                self._identity = _tls.Identity.granted(certfile, keyfile)
-            except _Err as e:
-                raise _from_host(e.value, False) from None
+            identity, err = _host_call(_tls.Identity.granted, certfile, keyfile)
+            if err is not None:
+                raise _from_host(err, False)
+            self._identity = identity
             return
         # A certificate and key of the script's own, from its files.
         with open(certfile, "rb") as f:
@@ -730,18 +765,20 @@ class _SSLContext:
         else:
             with open(keyfile, "rb") as f:
                 key = f.read()
-        if callable(password):
-            password = password()
-            if not isinstance(password, (str, bytes, bytearray)):
-                raise TypeError("password callback must return a string")
         pw = None
-        if password:
-            pw = _latin1(password.encode() if isinstance(password, str) else password)
-        try:
-            self._identity = _tls.Identity.from_pem(_latin1(chain), _latin1(key), pw)
-        except _Err as e:
-            err = e.value
-            raise _ssl_error(SSLError, 9, err.message, None, "SSL") from None
+        if b"ENCRYPTED" in key:
+            # As OpenSSL: the password (or its callback) is asked for only
+            # when a key must be decrypted.
+            if callable(password):
+                password = password()
+                if not isinstance(password, (str, bytes, bytearray)):
+                    raise TypeError("password callback must return a string")
+            if password:
+                pw = _latin1(password.encode() if isinstance(password, str) else password)
+        identity, err = _host_call(_tls.Identity.from_pem, _latin1(chain), _latin1(key), pw)
+        if err is not None:
+            raise _ssl_error(SSLError, 9, err.message, None, "SSL")
+        self._identity = identity
 
     def load_verify_locations(self, cafile=None, capath=None, cadata=None):
         if cafile is None and capath is None and cadata is None:
@@ -805,14 +842,17 @@ class _SSLContext:
         return list(_tls.trusted_certificates()) + list(self._script_ca)
 
     def cert_store_stats(self):
-        n = len(self._trusted())
-        return {"x509": n, "crl": 0, "x509_ca": n}
+        certs = self._trusted()
+        cas = sum(1 for c in certs if _decode_info(c).is_ca)
+        return {"x509": len(certs), "crl": 0, "x509_ca": cas}
 
     def get_ca_certs(self, binary_form=False):
-        certs = self._trusted()
+        # As OpenSSL: only certificates that are CAs.
+        infos = [(c, _decode_info(c)) for c in self._trusted()]
+        cas = [(c, i) for c, i in infos if i.is_ca]
         if binary_form:
-            return [bytes(c) for c in certs]
-        return [_decode(c) for c in certs]
+            return [bytes(c) for c, _ in cas]
+        return [_cert_dict(i) for _, i in cas]
 
     def set_psk_client_callback(self, callback):
         raise NotImplementedError("TLS-PSK is not supported by your OpenSSL version.")
@@ -1065,29 +1105,58 @@ class _SSLSocket:
         end = self._in_pos + max(want, _RECORD) + _RECORD
         chunk = self._in[self._in_pos:end]
         eof = self._eof and end >= len(self._in)
-        try:
-            p = self._sess.step(chunk.decode("latin-1") if chunk else "", eof,
-                                _latin1(plaintext) if plaintext else "", want)
-        except _Err as e:
-            err = e.value
+        p, err = _host_call(self._sess.step, chunk.hex() if chunk else "", eof,
+                            _latin1(plaintext) if plaintext else "", want)
+        if err is not None:
             if err.outgoing:
                 self._out += err.outgoing
             first = not self._eof_reported
             if err.kind == _tls.ErrorKind.EOF:
                 self._eof_reported = True
-            raise _from_host(err, first) from None
+            raise _from_host(err, first)
         self._in_pos += p.consumed
         if p.outgoing:
             self._out += p.outgoing
         self._handshaking = p.handshaking
         self._peer_closed = p.peer_closed
         self._pending = p.pending
+        self._note_buffered()
         return p
 
     def _more(self):
         """What is left of the TLS bytes read: the session has not taken
         all of them yet."""
         return self._in_pos < len(self._in)
+
+    def _has_buffered(self, fd):
+        """Whether readable data of socket `fd` is held here (plaintext in
+        the session, or records it has not taken): select() and poll()
+        then report the socket readable."""
+        sock = None if self._sock is None else self._sock()
+        if sock is None or self._failed is not None:
+            return False
+        try:
+            if sock.fileno() != fd:
+                return False
+        except OSError:
+            return False
+        return self._pending > 0 or self._more() or (self._eof and not self._peer_closed)
+
+    def _note_buffered(self):
+        """Registers (or unregisters) the socket with select() and poll()
+        as holding readable data."""
+        if self._sock is None:
+            return
+        sock = self._sock()
+        if sock is None:
+            return
+        fd = sock.fileno()
+        if fd < 0:
+            return
+        if self._has_buffered(fd):
+            _blocking.buffered[fd] = _weakref.ref(self)
+        elif _blocking.buffered.get(fd) is not None:
+            _blocking.buffered.pop(fd, None)
 
     def _handshake_once(self):
         p = self._step()
@@ -1236,7 +1305,20 @@ class _SSLSocket:
         info = self._done()
         if info is None:
             return None
-        chain = info.peer_chain if info.verified else info.peer_chain[:1]
+        if not info.verified:
+            return [Certificate._of(c) for c in info.peer_chain[:1]]
+        # The path the verifier took: what the peer sent, up to the trust
+        # anchor that issued its last certificate (rustls does not hand out
+        # the path it built; the anchor is found by name).
+        chain = [bytes(c) for c in info.peer_chain]
+        if chain:
+            last = _decode_info(chain[-1])
+            if last.issuer != last.subject:
+                for ca in self._context._trusted():
+                    ca_info = _decode_info(ca)
+                    if ca_info.is_ca and ca_info.subject == last.issuer:
+                        chain.append(bytes(ca))
+                        break
         return [Certificate._of(c) for c in chain]
 
     def get_unverified_chain(self):

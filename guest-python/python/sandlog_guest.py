@@ -137,9 +137,13 @@ def _load(setup):
         raise TypeError(f"{setup.class_name!r} in {setup_filename} is not a subclass of "
                         "syslogng.LogSource or syslogng.LogFetcher")
     else:
-        for method in ("run", "request_exit"):
-            if getattr(cls, method) is getattr(_LogSource, method):
-                raise TypeError(f"class {setup.class_name!r} does not implement the mandatory {method}() method")
+        if cls.run is _LogSource.run:
+            raise TypeError(f"class {setup.class_name!r} does not implement the mandatory run() method")
+        if cls.request_exit is _LogSource.request_exit:
+            # As AxoSyslog: the class loads; a run() that ends by itself
+            # works, and a stop reaches it through the exit grace.
+            runtime.log(runtime.LogLevel.WARN, f"class {setup.class_name!r} does not implement request_exit(): "
+                        "a stop ends its run() only when the exit grace has passed")
     if not issubclass(cls, _LogFetcher) and hasattr(cls, "suspend"):
         # As AxoSyslog: post_message does not block for a class that can be
         # suspended, and such a class must be woken up too.
@@ -179,7 +183,8 @@ class Source(exports.Source):
         result = _call(source.init, dict(options))
         ok = bool(_call(bool, result))
         source.parse_options = ParseOptions(getattr(source, "flags", {}))
-        flag = getattr(source, "auto_close_batches", True)
+        # As AxoSyslog: a fetcher closes a batch with every message.
+        flag = getattr(source, "auto_close_batches", True) if _fetch_delays is None else True
         runtime.auto_close = flag is not False
         if ok:
             _call(_take_ack_tracker, source)
@@ -200,6 +205,9 @@ class Source(exports.Source):
                 runtime.flush()
             except BaseException:  # noqa: BLE001 - the host reports the run's own result
                 pass
+            # As AxoSyslog: what is posted once run() is over (from deinit(),
+            # say) raises instead of being lost.
+            runtime.run_done = True
         return None
 
     def request_exit(self):

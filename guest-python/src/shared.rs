@@ -4,9 +4,11 @@
 // the `syslogng` package imports. Plain constants only: build.rs
 // `include!`s this file.
 
-/// Names whose value the host computes for every message: a script cannot
-/// set them, and the host drops them from what a guest sends.
-pub const HOST_OWNED_NAMES: [&str; 7] = [
+/// Names whose value the host owns in every message it writes. A script
+/// may assign them, as in AxoSyslog, but the value stays in the script's
+/// message (SOURCE and HOST_FROM read back as assigned, the others as
+/// AxoSyslog's macros); the host drops them from what a guest sends.
+pub const HOST_OWNED_NAMES: [&str; 8] = [
     "SOURCE",
     "PRI",
     "FACILITY",
@@ -14,6 +16,7 @@ pub const HOST_OWNED_NAMES: [&str; 7] = [
     "ISODATE",
     "SOURCEIP",
     "RAWMSG_SIZE",
+    "HOST_FROM",
 ];
 
 /// How many messages a guest buffers before it hands them to the host, by
@@ -28,3 +31,7 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: u32 = 64 * 1024;
 
 /// The longest name of a name-value pair, in characters.
 pub const MAX_NAME_CHARS: u32 = 255;
+
+/// The longest transport name (`set_transport_name()`), in bytes: it is
+/// written into every message after it.
+pub const MAX_TRANSPORT_NAME: u32 = 255;

@@ -122,8 +122,56 @@ fn load_component(engine: &Engine, cache_dir: &Path) -> Result<Component> {
     fs::create_dir_all(cache_dir)
         .with_context(|| format!("creating cache directory {}", cache_dir.display()))?;
     write_atomically(&path, &bytes)?;
+    prune(cache_dir, "guest-", &path);
     // SAFETY: `bytes` was produced just now by this engine.
     wt(unsafe { Component::deserialize(engine, &bytes) }).context("loading the compiled guest")
+}
+
+/// How many entries of one kind the cache keeps besides the one in use:
+/// the previous build's, for a sandlog of that build still running (an
+/// upgrade in progress), and nothing older.
+const KEEP_PREVIOUS: usize = 1;
+
+/// Removes the cache entries named `prefix*` other than `current` and the
+/// newest [`KEEP_PREVIOUS`] of them. Each build of sandlog writes its own
+/// compiled guest (tens of MB) and standard library; without this they
+/// would pile up. Failures are logged, never fatal.
+fn prune(cache_dir: &Path, prefix: &str, current: &Path) {
+    let Ok(entries) = fs::read_dir(cache_dir) else {
+        return;
+    };
+    let mut old: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p != current)
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(prefix) && !n.contains(".tmp"))
+        })
+        .map(|p| {
+            let t = fs::metadata(&p)
+                .and_then(|m| m.modified())
+                .unwrap_or(std::time::UNIX_EPOCH);
+            (t, p)
+        })
+        .collect();
+    old.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
+    for (_, p) in old.into_iter().skip(KEEP_PREVIOUS) {
+        let removed = if p.is_dir() {
+            fs::remove_dir_all(&p)
+        } else {
+            fs::remove_file(&p)
+        };
+        match removed {
+            Ok(()) => {
+                tracing::info!(path = %p.display(), "removed an old build's entry from the cache")
+            }
+            Err(e) => {
+                tracing::warn!(path = %p.display(), error = %e, "cannot remove an old cache entry")
+            }
+        }
+    }
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -158,6 +206,7 @@ fn unpack_stdlib(cache_dir: &Path) -> Result<PathBuf> {
         }
         Err(e) => return Err(e).with_context(|| format!("moving {} into place", dir.display())),
     }
+    prune(cache_dir, "python-", &dir);
     Ok(dir)
 }
 
@@ -176,5 +225,39 @@ fn start_epoch_ticker(engine: &Engine) {
         });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the epoch ticker; busy sources will not yield");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_keeps_the_current_entry_and_one_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for (i, name) in ["guest-a.cwasm", "guest-b.cwasm", "guest-c.cwasm"]
+            .iter()
+            .enumerate()
+        {
+            fs::write(d.join(name), "x").unwrap();
+            let t = std::time::UNIX_EPOCH + Duration::from_secs(1_000_000 + i as u64);
+            fs::File::options()
+                .write(true)
+                .open(d.join(name))
+                .unwrap()
+                .set_modified(t)
+                .unwrap();
+        }
+        fs::create_dir(d.join("python-old")).unwrap();
+        fs::write(d.join("guest-d.cwasm"), "x").unwrap();
+        prune(d, "guest-", &d.join("guest-d.cwasm"));
+        let mut left: Vec<String> = fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["guest-c.cwasm", "guest-d.cwasm", "python-old"]);
     }
 }

@@ -16,8 +16,9 @@
 //! - [`tls`]: TLS sessions for the guests' own connections, on rustls,
 //!   under each source's policy.
 //! - [`engine`]: the wasmtime engine, the compiled guest and the caches.
-//! - [`metrics`], [`logging`], [`bindings`]: counters, the host's own log,
-//!   and the types generated from `wit/`, which every room may use.
+//! - [`metrics`], [`logging`], [`bindings`], [`units`]: counters, the
+//!   host's own log, the types generated from `wit/`, and the bounds of
+//!   config durations, which every room may use.
 //!
 //! `docs/architecture.md` tells the path of a message through them.
 
@@ -32,6 +33,7 @@ pub mod sandbox;
 pub mod sinks;
 pub mod supervisor;
 pub mod tls;
+pub mod units;
 
 /// The rooms above depend on each other in one direction only: a `use` of
 /// `crate::ROOM` from another room that closes a circle fails this test.

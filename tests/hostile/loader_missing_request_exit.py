@@ -2,7 +2,7 @@
 
 from syslogng import LogSource
 
-EXPECT = ["does not implement the mandatory request_exit() method"]
+EXPECT = ["does not implement request_exit(): a stop ends its run() only when the exit grace has passed"]
 
 
 class Hostile(LogSource):

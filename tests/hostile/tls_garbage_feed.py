@@ -16,13 +16,14 @@ SETTINGS = tls.Settings(False, 2, True, 0, 0, [], [], True)
 
 class Hostile(LogSource):
     def run(self):
-        junk = os.urandom(1 << 20).decode("latin-1")
+        junk = os.urandom(1 << 20)
+        hexed, text = junk.hex(), junk.decode("latin-1")
         refused = 0
         one = tls.Session.open(SETTINGS, None, "example.test")
         for i in range(64):
             session = one if i % 2 else tls.Session.open(SETTINGS, None, "example.test")
             try:
-                session.step(junk, False, junk, 1 << 30)
+                session.step(hexed, False, text, 1 << 30)
             except Err as e:
                 if e.value.kind not in (tls.ErrorKind.SSL, tls.ErrorKind.EOF):
                     raise RuntimeError("LEAK: odd error %r" % (e.value,))

@@ -386,3 +386,144 @@ fn plain_hostname(lines: &[serde_json::Value]) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// A script that copies an event's fields into a message, host-owned names
+/// included, runs as under AxoSyslog: the assignments read back in the
+/// script, and the output carries the source's own values.
+#[test]
+fn copying_host_owned_fields_into_a_message_works_and_never_forges_them() {
+    let out = crate::util::Setup::new(
+        r#"
+[[source]]
+name = "copier"
+class = "Copier"
+restart = "never"
+code = """
+from syslogng import LogSource, LogMessage
+class Copier(LogSource):
+    def run(self):
+        event = {"SOURCE": "x", "PRI": "1", "ISODATE": "y", "HOST_FROM": "relay", "app": "z"}
+        msg = LogMessage("copied")
+        for k, v in event.items():
+            msg[k] = v
+        msg["seen"] = b"%s %s %s" % (msg["SOURCE"], msg["PRI"], msg["HOST_FROM"])
+        self.post_message(msg)
+    def request_exit(self):
+        pass
+"""
+"#,
+    )
+    .run(std::time::Duration::from_secs(60));
+    out.assert_success();
+    let lines = out.lines();
+    assert_eq!(lines.len(), 1, "{}", out.stderr);
+    let l = &lines[0];
+    assert_eq!(l["SOURCE"], "copier");
+    assert_eq!(l["PRI"], 13);
+    assert_eq!(l["app"], "z");
+    assert_eq!(l["seen"], "x 13 relay");
+    assert!(l.get("HOST_FROM").is_none(), "{l}");
+    assert!(!out.stderr.contains("refused pairs"), "{}", out.stderr);
+}
+
+/// As in AxoSyslog, an exception from a fetcher's open() or fetch() is
+/// logged and the loop goes on (reconnecting after time_reopen); close()
+/// runs when it ends; a post after run() has returned raises.
+#[test]
+fn a_fetcher_survives_its_own_exceptions() {
+    let out = crate::util::Setup::new(
+        r#"
+[[source]]
+name = "flaky"
+class = "Flaky"
+restart = "never"
+time_reopen = "10ms"
+fetch_no_data_delay = "10ms"
+code = """
+from syslogng import LogFetcher, LogMessage
+class Flaky(LogFetcher):
+    def init(self, options):
+        self.opens = self.fetches = 0
+        return True
+    def open(self):
+        self.opens += 1
+        if self.opens == 1:
+            raise ConnectionError("first open fails")
+        return True
+    def fetch(self):
+        self.fetches += 1
+        if self.fetches == 2:
+            raise ValueError("a transient error")
+        if self.fetches > 5:
+            return LogFetcher.NO_DATA, None
+        return LogFetcher.SUCCESS, LogMessage(f"fetch {self.fetches} after {self.opens} opens")
+    def close(self):
+        print("closed")
+"""
+
+[[source]]
+name = "late"
+class = "Late"
+restart = "never"
+code = """
+from syslogng import LogSource, LogMessage
+class Late(LogSource):
+    def run(self):
+        self.post_message(LogMessage("from run"))
+    def request_exit(self):
+        pass
+    def deinit(self):
+        try:
+            self.post_message(LogMessage("from deinit"))
+        except RuntimeError as e:
+            print(f"deinit post: {e}")
+"""
+
+[[destination]]
+type = "file"
+path = "out.jsonl"
+"#,
+    );
+    let child = crate::util::ChildGuard::new(out.command().spawn().expect("sandlog"));
+    assert!(crate::util::wait_for_file_lines(
+        &out.path("out.jsonl"),
+        5,
+        std::time::Duration::from_secs(60)
+    ));
+    child.signal("TERM");
+    let setup = out;
+    let out = child.wait(std::time::Duration::from_secs(60));
+    out.assert_success();
+    let text = std::fs::read_to_string(setup.path("out.jsonl")).expect("out");
+    let lines = crate::util::json_lines(&text);
+    let of = |source: &str| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| l["SOURCE"] == source)
+            .map(|l| l["MESSAGE"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(of("late"), ["from run"]);
+    let messages = of("flaky");
+    assert_eq!(
+        messages[..4],
+        [
+            "fetch 1 after 2 opens",
+            "fetch 3 after 3 opens",
+            "fetch 4 after 3 opens",
+            "fetch 5 after 3 opens"
+        ],
+        "{}",
+        out.stderr
+    );
+    for text in [
+        "Exception while calling a Python function: open()",
+        "ConnectionError: first open fails",
+        "Exception while calling a Python function: fetch()",
+        "ValueError: a transient error",
+        "deinit post: post_message must be called from main thread",
+        "closed",
+    ] {
+        assert!(out.stderr.contains(text), "{text}\n{}", out.stderr);
+    }
+}

@@ -415,3 +415,42 @@ class Many(LogSource):
         "{stderr}"
     );
 }
+
+/// Messages a guest hands over one at a time without closing their batch
+/// (the host's unbatched path, reached through the host imports) and then
+/// a buffered block: every one of them arrives, in order.
+#[test]
+fn unbatched_messages_before_a_buffered_block_are_not_lost() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "mixed"
+class = "Mixed"
+restart = "never"
+code = """
+from syslogng import LogSource, LogMessage
+from _sandlog import hostcalls, runtime
+
+class Mixed(LogSource):
+    def run(self):
+        for i in range(2000):
+            hostcalls.post_message(runtime._block([LogMessage(f"unbatched {i}")]))
+        self.post_message(LogMessage("buffered"))
+
+    def request_exit(self):
+        pass
+"""
+"#,
+    );
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    let messages: Vec<String> = out
+        .lines()
+        .iter()
+        .map(|l| l["MESSAGE"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(messages.len(), 2001, "{}", out.stderr);
+    assert_eq!(messages[0], "unbatched 0");
+    assert_eq!(messages[1999], "unbatched 1999");
+    assert_eq!(messages[2000], "buffered");
+}

@@ -12,6 +12,7 @@ killed.
 HTTPS and plain HTTP answer:
     GET /text/WORDS         the words, as text
     GET /chunked/N          N bytes (a repeating pattern) in 64 KiB chunks
+    GET /bytes/N            N bytes with a Content-Length, in 1 MiB writes
     GET /peer               the subject of the client's certificate
     POST /echo              the body
 """
@@ -54,6 +55,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
                 sent += len(chunk)
             self.wfile.write(b"0\r\n\r\n")
+        elif parts[0] == "bytes":
+            n = int(parts[1])
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(n))
+            self.end_headers()
+            block = bytes(range(256)) * 4096
+            sent = 0
+            while sent < n:
+                chunk = block[: min(len(block), n - sent)]
+                self.wfile.write(chunk)
+                sent += len(chunk)
         elif parts[0] == "peer":
             cert = self.connection.getpeercert() if hasattr(self.connection, "getpeercert") else None
             subject = dict(x[0] for x in cert["subject"]) if cert else {}

@@ -73,24 +73,46 @@ def _fd(obj):
     return obj if isinstance(obj, int) else obj.fileno()
 
 
+# Real sockets whose readable data the sandbox holds (TLS plaintext or
+# records a session has not taken yet): by file number, an object whose
+# `_has_buffered(fd)` says whether that is still so. select() and poll()
+# report them readable, as OpenSSL's sockets would be while its records
+# wait in the kernel.
+buffered = {}
+
+
+def _ready_now(fd, readable):
+    """Whether `fd` is ready without asking the real descriptors: an
+    in-sandbox socket pair end, or a socket with data held here."""
+    if socketpair.is_pair_fd(fd):
+        return socketpair.ready(fd, True) if readable else True
+    if readable and fd in buffered:
+        holder = buffered[fd]()
+        if holder is not None and holder._has_buffered(fd):
+            return True
+        buffered.pop(fd, None)
+    return False
+
+
 def select(rlist, wlist, xlist, timeout=None):
     """select.select, waiting in exit-aware slices. In-sandbox socket pair
-    ends (see socketpair.py) are answered here: when one is ready, the real
-    descriptors are only polled."""
+    ends (see socketpair.py) and sockets with data held in the sandbox are
+    answered here: when one is ready, the real descriptors are only
+    polled."""
     if timeout is not None and timeout < 0:
         raise ValueError("timeout must be non-negative")
-    if socketpair.ends:
+    if socketpair.ends or buffered:
         rlist, wlist, xlist = list(rlist), list(wlist), list(xlist)
-        pr = [o for o in rlist if socketpair.is_pair_fd(_fd(o))]
-        pw = [o for o in wlist if socketpair.is_pair_fd(_fd(o))]
-        if pr or pw:
-            rlist = [o for o in rlist if o not in pr]
-            wlist = [o for o in wlist if o not in pw]
-            xlist = [o for o in xlist if not socketpair.is_pair_fd(_fd(o))]
-            rr = [o for o in pr if socketpair.ready(_fd(o), True)]
-            if rr or pw:
-                r, w, x = _real_select(rlist, wlist, xlist, 0) if rlist or wlist or xlist else ([], [], [])
-                return r + rr, w + pw, x
+        pairs = [o for o in rlist + wlist + xlist if socketpair.is_pair_fd(_fd(o))]
+        rr = [o for o in rlist if _ready_now(_fd(o), True)]
+        ww = [o for o in wlist if socketpair.is_pair_fd(_fd(o))]
+        if pairs:
+            rlist = [o for o in rlist if o not in pairs]
+            wlist = [o for o in wlist if o not in pairs]
+            xlist = [o for o in xlist if o not in pairs]
+        if rr or ww:
+            r, w, x = _real_select(rlist, wlist, xlist, 0) if rlist or wlist or xlist else ([], [], [])
+            return r + [o for o in rr if o not in r], w + ww, x
     if timeout == 0:
         return _real_select(rlist, wlist, xlist, 0)
     for part in _slices(timeout, True):
@@ -101,53 +123,61 @@ def select(rlist, wlist, xlist, timeout=None):
 
 
 class poll:
-    """select.poll, waiting in exit-aware slices."""
+    """select.poll, waiting in exit-aware slices (see select above for the
+    descriptors it answers itself)."""
 
     def __init__(self):
         self._poll = _real_poll()
-        # In-sandbox socket pair ends (see socketpair.py), by file number.
-        self._pairs = {}
+        # What is registered, by file number: in-sandbox pair ends only
+        # here, real descriptors here and in the real poll object.
+        self._masks = {}
 
     def register(self, fd, eventmask=_select.POLLIN | _select.POLLPRI | _select.POLLOUT):
         fd = _fd(fd)
+        self._masks[fd] = eventmask
         if socketpair.is_pair_fd(fd):
-            self._pairs[fd] = eventmask
             return None
         return self._poll.register(fd, eventmask)
 
     def modify(self, fd, eventmask):
         fd = _fd(fd)
-        if fd in self._pairs:
-            self._pairs[fd] = eventmask
+        if fd not in self._masks:
+            raise FileNotFoundError(_errno.ENOENT, "No such file or directory")
+        self._masks[fd] = eventmask
+        if socketpair.is_pair_fd(fd):
             return None
         return self._poll.modify(fd, eventmask)
 
     def unregister(self, fd):
         fd = _fd(fd)
-        if self._pairs.pop(fd, None) is not None:
+        self._masks.pop(fd, None)
+        if socketpair.is_pair_fd(fd):
             return None
         return self._poll.unregister(fd)
 
-    def _pair_events(self):
+    def _ready_events(self):
         out = []
-        for fd, mask in self._pairs.items():
-            if fd not in socketpair.ends:
+        for fd, mask in self._masks.items():
+            if fd >= socketpair._FIRST_FD and fd not in socketpair.ends:
                 out.append((fd, _select.POLLNVAL))
                 continue
             ev = 0
-            if mask & _select.POLLIN and socketpair.ready(fd, True):
+            if mask & _select.POLLIN and _ready_now(fd, True):
                 ev |= _select.POLLIN
-            if mask & _select.POLLOUT:
+            if mask & _select.POLLOUT and socketpair.is_pair_fd(fd):
                 ev |= _select.POLLOUT
             if ev:
                 out.append((fd, ev))
         return out
 
     def poll(self, timeout=None):
-        if self._pairs:
-            ready = self._pair_events()
+        if socketpair.ends or buffered:
+            ready = self._ready_events()
             if ready:
-                return self._poll.poll(0) + ready
+                events = dict(self._poll.poll(0))
+                for fd, ev in ready:
+                    events[fd] = events.get(fd, 0) | ev
+                return list(events.items())
         if timeout is not None and timeout >= 0:
             if timeout == 0:
                 return self._poll.poll(0)

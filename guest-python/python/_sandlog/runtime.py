@@ -13,7 +13,8 @@ import sys
 import traceback
 from array import array
 
-from _sandlog_shared import DEFAULT_GUEST_BUFFER, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_WINDOW
+from _sandlog_shared import (DEFAULT_GUEST_BUFFER, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_WINDOW,
+                             MAX_TRANSPORT_NAME)
 
 from . import hostcalls as host
 from .hostcalls import LogLevel, MessageBlock
@@ -39,6 +40,8 @@ max_message_size = DEFAULT_MAX_MESSAGE_SIZE
 
 _exit_wanted = False
 _exit_delivered = False
+# run() has returned: what is posted from now on would never be handed over.
+run_done = False
 _in_request_exit = False
 
 # Flow control (AxoSyslog's log-iw-size) and acks: `_posted` counts the
@@ -80,6 +83,10 @@ def deliver_exit():
                  "request_exit() raised:\n" + traceback.format_exc().rstrip())
     finally:
         _in_request_exit = False
+    # As AxoSyslog: a source that can be suspended is woken up after the
+    # exit request, so that a run() waiting for its wakeup() sees it.
+    if suspend_mode:
+        _call_source("wakeup")
     # What was posted before the exit request leaves the guest now, in case
     # the source is interrupted later.
     flush()
@@ -196,6 +203,8 @@ def post_message(self, msg):
     the buffer is full, before the source blocks, and when run() returns."""
     if type(msg) is not LogMessage and not isinstance(msg, LogMessage):
         raise TypeError("LogMessage expected in the first parameter")
+    if run_done:
+        raise RuntimeError("post_message must be called from main thread")
     if msg._x is not None or capacity == 0:
         _post_slow(msg)
         return
@@ -312,6 +321,8 @@ def set_transport_name(name):
         raise TypeError(f"set_transport_name() argument must be str, not {type(name).__name__}")
     if "\0" in name:
         raise ValueError("embedded null character")
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_TRANSPORT_NAME:
+        raise ValueError(f"transport names cannot be longer than {MAX_TRANSPORT_NAME} bytes")
     if name == _transport:
         return
     flush()

@@ -82,7 +82,7 @@ def _wait(seconds):
 def _result(value):
     """(result, message) from what fetch() returned, judged as AxoSyslog
     judges it: anything malformed counts as ERROR."""
-    if type(value) is not tuple or not 1 <= len(value) <= 2:
+    if not isinstance(value, tuple) or not 1 <= len(value) <= 2:
         return None, None
     code = value[0]
     if not isinstance(code, int) or not 0 <= int(code) <= 4:
@@ -94,18 +94,63 @@ def _result(value):
     return code, msg
 
 
+def _logged(what):
+    """Logs the exception being handled, as AxoSyslog logs an exception
+    that escaped one of the fetcher's methods."""
+    import traceback
+    host.log(LogLevel.ERROR, f"Exception while calling a Python function: {what}\n"
+             + traceback.format_exc().rstrip())
+
+
+def _open(fetcher):
+    """open(), judged by truthiness; an exception counts as a failed open,
+    retried after time_reopen, as in AxoSyslog."""
+    try:
+        return bool(fetcher.open())
+    except BaseException:  # noqa: BLE001 - logged, as AxoSyslog does
+        _logged("open()")
+        return False
+
+
+def _close(fetcher):
+    try:
+        fetcher.close()
+    except BaseException:  # noqa: BLE001 - logged and ignored, as AxoSyslog does
+        _logged("close()")
+
+
+# What _fetch returns for a fetch() that raised.
+_RAISED = object()
+
+
+def _fetch(fetcher):
+    """fetch(); an exception counts as ERROR, as in AxoSyslog."""
+    try:
+        return fetcher.fetch()
+    except BaseException:  # noqa: BLE001 - logged, then the ERROR path
+        _logged("fetch()")
+        return _RAISED
+
+
 def drive(fetcher, no_data_delay, time_reopen):
-    """Runs the fetch loop until the source is asked to exit."""
+    """Runs the fetch loop until the source is asked to exit. As in
+    AxoSyslog, an exception from open(), fetch() or close() is logged and
+    the loop goes on (reconnecting after time_reopen), and close() is
+    called when the loop ends."""
     post = _runtime.post_message
-    connected = bool(fetcher.open())
+    connected = _open(fetcher)
     try:
         while not _runtime.exit_delivered():
             if not connected:
                 if _wait(time_reopen):
                     break
-                connected = bool(fetcher.open())
+                connected = _open(fetcher)
                 continue
-            code, msg = _result(fetcher.fetch())
+            value = _fetch(fetcher)
+            if value is _RAISED:
+                code, msg = LogFetcherResult.ERROR, None
+            else:
+                code, msg = _result(value)
             if code is LogFetcherResult.SUCCESS and msg.bookmark is not None \
                     and _runtime.ack_tracker is None:
                 # As AxoSyslog: such a fetch counts as an error.
@@ -126,8 +171,7 @@ def drive(fetcher, no_data_delay, time_reopen):
                 if code is None:
                     host.log(LogLevel.ERROR, "fetch() must return a tuple (LogFetcherResult, LogMessage)")
                 host.log(LogLevel.ERROR, "Error during fetching messages")
-                fetcher.close()
+                _close(fetcher)
                 connected = False
     finally:
-        if connected:
-            fetcher.close()
+        _close(fetcher)

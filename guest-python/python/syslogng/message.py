@@ -16,10 +16,17 @@ from _sandlog_shared import HOST_OWNED_NAMES, MAX_NAME_CHARS
 _UTC = _dt.timezone.utc
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
 
-# Names whose value sandlog computes for every message: a script cannot set
-# them (AxoSyslog treats them as read-only macros). SOURCE in particular is
-# the source's configured name and can never be faked.
+# Names whose value the host owns in every message it writes. As in
+# AxoSyslog a script may assign them, but the value never leaves the
+# script's message ("shadow" values): SOURCE and HOST_FROM read back as
+# assigned, the others read as AxoSyslog's macros, computed from the
+# message. SOURCE in every output is the source's configured name.
 _COMPUTED = HOST_OWNED_NAMES
+_READ_BACK = frozenset(("SOURCE", "HOST_FROM"))
+_FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+               "authpriv", "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1",
+               "local2", "local3", "local4", "local5", "local6", "local7")
+_SEVERITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 _MAX_NAME = MAX_NAME_CHARS
 
 _Integer = _t.TypedValue_Integer
@@ -55,7 +62,13 @@ def _name(key):
         except UnicodeDecodeError:
             raise ValueError("name-value pair names must be UTF-8") from None
     elif tk is not str:
-        raise TypeError("key is not a string object")
+        if not isinstance(key, str):
+            raise TypeError("key is not a string object")
+        # A str subclass, as AxoSyslog takes it: its characters, as a plain
+        # str (join reads them without calling the subclass's methods).
+        key = "".join((key,))
+        if type(key) is not str:
+            raise TypeError("key is not a string object")
     if not key:
         raise ValueError("name-value pair names must not be empty")
     if len(key) > _MAX_NAME:
@@ -68,13 +81,10 @@ def _name(key):
 
 
 def _settable(key):
-    """A name a script may set (validated, not computed by sandlog)."""
+    """A validated name; familiar ones are remembered (host-owned names
+    never are, so that setting one always takes the long way)."""
     key = _name(key)
-    if key in _COMPUTED:
-        raise ValueError(
-            f"{key} is computed by sandlog and cannot be set"
-            " (use set_pri(), set_timestamp() or set_source_ipaddress())")
-    if len(_known_names) < _KNOWN_NAMES_MAX:
+    if key not in _COMPUTED and len(_known_names) < _KNOWN_NAMES_MAX:
         _known_names.add(key)
     return key
 
@@ -162,10 +172,12 @@ class _Rare:
     """The parts of a message that few messages have; a message gets one
     the first time it sets any of them."""
 
-    __slots__ = ("typed", "pri", "ts", "addr", "raw_size", "bookmark")
+    __slots__ = ("typed", "pri", "ts", "addr", "raw_size", "bookmark", "shadow")
 
     def __init__(self):
         self.typed = self.pri = self.ts = self.addr = self.raw_size = self.bookmark = None
+        # Values assigned to host-owned names: kept here, never posted.
+        self.shadow = None
 
 
 class LogMessage:
@@ -205,6 +217,9 @@ class LogMessage:
     def __setitem__(self, key, value):
         if type(key) is not str or key not in _known_names:
             key = _settable(key)
+            if key in _COMPUTED:
+                self._set_shadow(key, value)
+                return
         tv = type(value)
         if tv is str:
             value = value.encode()
@@ -238,6 +253,8 @@ class LogMessage:
         try:
             return self._s[key]
         except KeyError:
+            if key in _COMPUTED:
+                return self._computed(key)
             typed = self._typed_pairs()
             if typed is not None and key in typed:
                 if compat_3x:
@@ -249,6 +266,11 @@ class LogMessage:
 
     def __delitem__(self, key):
         key = _name(key)
+        if key in _COMPUTED:
+            shadow = self._x.shadow if self._x is not None else None
+            if not shadow or shadow.pop(key, None) is None:
+                raise KeyError(f"No such name-value pair {key}")
+            return
         old = self._s.pop(key, None)
         found = old is not None
         if found:
@@ -264,6 +286,11 @@ class LogMessage:
             key = _name(key)
         except (TypeError, ValueError):
             return False
+        if key in _COMPUTED:
+            if key not in _READ_BACK:
+                return True
+            shadow = self._x.shadow if self._x is not None else None
+            return bool(shadow) and key in shadow
         typed = self._typed_pairs()
         return key in self._s or (typed is not None and key in typed)
 
@@ -273,6 +300,9 @@ class LogMessage:
         typed = self._typed_pairs()
         if typed:
             names.extend(k.encode() for k in typed)
+        shadow = self._x.shadow if self._x is not None else None
+        if shadow:
+            names.extend(k.encode() for k in shadow)
         return names
 
     def get(self, key, default=None):
@@ -290,6 +320,15 @@ class LogMessage:
         value = self._s.get(key)
         if value is not None:
             return value.decode(encoding, errors)
+        if key in _COMPUTED:
+            try:
+                value = self._computed(key)
+            except KeyError:
+                value = None
+            if value is not None:
+                if type(value) is bytes:
+                    return value.decode(encoding, errors)
+                return str(value) if type(value) is int else _as_text(_typed(value))
         typed = self._typed_pairs()
         if typed is not None and key in typed:
             return _as_text(typed[key])
@@ -356,6 +395,52 @@ class LogMessage:
 
     def __repr__(self):
         return f"LogMessage({self._s.get('MESSAGE', b'')!r})"
+
+    def _set_shadow(self, key, value):
+        """Assigns a host-owned name: checked as any value, kept in the
+        message, never posted."""
+        tv = type(value)
+        if tv is str:
+            value = value.encode()
+        elif tv is not bytes:
+            if compat_3x:
+                raise ValueError(
+                    f"str or bytes object expected as log message values, got type {tv.__name__} (key {key})")
+            value = _typed(value)
+        x = self._rare()
+        if x.shadow is None:
+            x.shadow = {}
+        x.shadow[key] = value
+
+    def _computed(self, key):
+        """A host-owned name as a script reads it: SOURCE and HOST_FROM as
+        assigned, the others as AxoSyslog's macros of this message."""
+        x = self._x
+        if key in _READ_BACK:
+            shadow = x.shadow if x is not None else None
+            if shadow and key in shadow:
+                v = shadow[key]
+                if type(v) is bytes:
+                    return v
+                return _as_text(v).encode() if compat_3x else _untyped(v)
+            if compat_3x:
+                return b""
+            raise KeyError(f"No such name-value pair {key}")
+        pri = self.get_pri()
+        if key == "PRI":
+            return b"%d" % pri
+        if key == "FACILITY":
+            return _FACILITIES[pri >> 3].encode()
+        if key == "SEVERITY":
+            return _SEVERITIES[pri & 7].encode()
+        if key == "ISODATE":
+            ts = self.get_timestamp() or _dt.datetime.now(_dt.timezone.utc).astimezone()
+            return ts.isoformat(timespec="seconds").encode()
+        if key == "SOURCEIP":
+            return (x.addr if x is not None and x.addr is not None else "127.0.0.1").encode()
+        # RAWMSG_SIZE, an integer as in AxoSyslog.
+        size = x.raw_size if x is not None and x.raw_size is not None else 0
+        return b"%d" % size if compat_3x else size
 
     def _rare(self):
         x = self._x

@@ -352,6 +352,51 @@ code = ""
     }
 
     #[test]
+    fn option_keys_take_underscores_for_dashes() {
+        let src = "[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\n";
+        let cfg = parse(&format!(
+            "{src}options = {{ \"max-retries\" = \"3\", url = \"u\" }}\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            cfg.sources[0].options,
+            vec![
+                ("max_retries".into(), "3".into()),
+                ("url".into(), "u".into())
+            ]
+        );
+        let err = error_of(&format!(
+            "{src}options = {{ \"a-b\" = \"1\", a_b = \"2\" }}\n"
+        ));
+        assert!(
+            err.contains("`options`") && err.contains("\"a_b\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn absurd_durations_and_slices_name_their_key() {
+        let src = "[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\n";
+        for (bad, key) in [
+            ("policy = { exit_grace = \"1000000000y\" }", "exit_grace"),
+            ("policy = { cpu = \"15ms\" }", "cpu"),
+            ("policy = { cpu = \"1h\" }", "cpu"),
+            (
+                "restart_backoff = \"400days\"\nrestart_backoff_max = \"500days\"",
+                "restart_backoff",
+            ),
+            ("time_reopen = \"10000y\"", "time_reopen"),
+        ] {
+            let err = error_of(&format!("{src}{bad}\n"));
+            assert!(err.contains(&format!("`{key}`")), "{bad}: {err}");
+        }
+        let err = error_of(&format!(
+            "{src}[[destination]]\ntype = \"syslog\"\ntransport = \"tcp\"\naddress = \"127.0.0.1:1\"\nshutdown_timeout = \"5000y\"\n"
+        ));
+        assert!(err.contains("`shutdown_timeout`"), "{err}");
+    }
+
+    #[test]
     fn recycle_above_must_fit_under_memory() -> Result<()> {
         let src = "[[source]]\nname = \"a\"\nclass = \"A\"\ncode = \"\"\n";
         let cfg = parse(&format!(

@@ -20,6 +20,7 @@ use crate::sandbox::paths;
 use crate::sandbox::policy::{Mount, MountMode, Policy};
 use crate::tls::policy::TlsPolicy;
 use crate::tls::trust::CaCerts;
+use crate::units;
 
 /// A policy as written in the config: every field optional, so that a
 /// policy can be layered over another.
@@ -77,6 +78,9 @@ pub struct RawMount {
     pub mode: MountMode,
 }
 
+/// The longest `cpu` slice.
+const MAX_CPU: Duration = Duration::from_secs(10);
+
 /// The lowest `recycle_above`: a fresh instance takes about 15 MiB, and a
 /// threshold near that would recycle a source over and over.
 const MIN_RECYCLE_ABOVE: u64 = 32 * 1024 * 1024;
@@ -109,11 +113,19 @@ impl Policy {
             self.memory = m.as_u64();
         }
         if let Some(g) = raw.exit_grace {
-            self.exit_grace = g;
+            self.exit_grace = units::duration(g, at, "exit_grace")?;
         }
         if let Some(c) = raw.cpu {
             if c < EPOCH_TICK {
                 bail!("{at}: key `cpu`: {c:?} is shorter than the 10ms scheduling tick");
+            }
+            if c.as_nanos() % EPOCH_TICK.as_nanos() != 0 {
+                bail!("{at}: key `cpu`: {c:?} is not a multiple of the 10ms scheduling tick");
+            }
+            if c > MAX_CPU {
+                bail!(
+                    "{at}: key `cpu`: {c:?} is longer than {MAX_CPU:?}: a source would keep the others waiting that long"
+                );
             }
             self.cpu = c;
         }

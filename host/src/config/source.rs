@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::policy::{Policies, RawPolicy};
 use crate::sandbox::Policy;
+use crate::units;
 
 /// How many messages a guest buffers before handing them to the host, by
 /// default.
@@ -266,24 +267,25 @@ impl RawSource {
             }
         };
         let flags = parse_flags(src.flags.as_deref().unwrap_or_default(), compat_3x, at)?;
+        let time_reopen = units::duration(
+            src.time_reopen.unwrap_or(DEFAULT_TIME_REOPEN),
+            at,
+            "time_reopen",
+        )?;
         Ok(SourceSpec {
             name: name.to_owned(),
             filename,
             code,
             class_name: src.class.clone(),
-            options: src
-                .options
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            options: options(&src.options, at)?,
             guest_buffer: src.guest_buffer.unwrap_or(DEFAULT_GUEST_BUFFER),
             policy,
             // As in syslog-ng, the no-data delay defaults to time_reopen.
-            fetch_no_data_delay: src
-                .fetch_no_data_delay
-                .or(src.time_reopen)
-                .unwrap_or(DEFAULT_TIME_REOPEN),
-            time_reopen: src.time_reopen.unwrap_or(DEFAULT_TIME_REOPEN),
+            fetch_no_data_delay: match src.fetch_no_data_delay {
+                Some(d) => units::duration(d, at, "fetch_no_data_delay")?,
+                None => time_reopen,
+            },
+            time_reopen,
             log_iw_size: match src.log_iw_size {
                 Some(0) => bail!("{at}: key `log_iw_size`: must be at least 1"),
                 Some(n) => n,
@@ -296,8 +298,16 @@ impl RawSource {
             python_path,
             compat_3x,
             restart: {
-                let backoff = src.restart_backoff.unwrap_or(Duration::from_secs(1));
-                let backoff_max = src.restart_backoff_max.unwrap_or(Duration::from_secs(60));
+                let backoff = units::duration(
+                    src.restart_backoff.unwrap_or(Duration::from_secs(1)),
+                    at,
+                    "restart_backoff",
+                )?;
+                let backoff_max = units::duration(
+                    src.restart_backoff_max.unwrap_or(Duration::from_secs(60)),
+                    at,
+                    "restart_backoff_max",
+                )?;
                 if backoff_max < backoff {
                     bail!(
                         "{at}: key `restart_backoff_max`: {} is shorter than `restart_backoff` ({})",
@@ -314,6 +324,19 @@ impl RawSource {
             },
         })
     }
+}
+
+/// The options `init()` gets: as in AxoSyslog, a `-` in a key becomes
+/// `_`; two keys that then read the same are an error.
+fn options(raw: &BTreeMap<String, String>, at: &str) -> Result<Vec<(String, String)>> {
+    let mut out: BTreeMap<String, (&str, String)> = BTreeMap::new();
+    for (k, v) in raw {
+        let key = k.replace('-', "_");
+        if let Some((first, _)) = out.insert(key.clone(), (k, v.clone())) {
+            bail!("{at}: key `options`: {first:?} and {k:?} are the same option ({key:?})");
+        }
+    }
+    Ok(out.into_iter().map(|(k, (_, v))| (k, v)).collect())
 }
 
 /// A Python identifier (ASCII subset), the form AxoSyslog's `class()` takes

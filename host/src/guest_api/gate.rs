@@ -18,7 +18,10 @@ use crate::pipeline::message::{MessageView, Pair, Verdict};
 /// `syslogng` package refuses to set them (it has the same list, generated
 /// from the same source); a pair with one of these names can only come
 /// from a tampered guest and is never written.
-pub const HOST_OWNED: [&str; 7] = sandlog_guest::shared::HOST_OWNED_NAMES;
+pub const HOST_OWNED: [&str; 8] = sandlog_guest::shared::HOST_OWNED_NAMES;
+
+/// The longest transport name, in bytes.
+pub const MAX_TRANSPORT_NAME: usize = sandlog_guest::shared::MAX_TRANSPORT_NAME as usize;
 
 /// Names the formatters write in a place of their own; a typed value
 /// under one of them has nowhere to go.
@@ -42,9 +45,16 @@ impl Gate {
         }
     }
 
-    /// The script set its transport name.
-    pub fn transport_set(&mut self) {
+    /// Whether `name` may be the source's transport name: at most
+    /// [`MAX_TRANSPORT_NAME`] bytes, since it is written into every message
+    /// after it (a refused name is said, and the old one stays).
+    pub fn transport(&mut self, name: &str) -> bool {
+        if name.len() > MAX_TRANSPORT_NAME || name.contains('\0') {
+            tracing::warn!(source = %self.name, bytes = name.len(), "refused a transport name over {MAX_TRANSPORT_NAME} bytes (or with a NUL); the previous one stays");
+            return false;
+        }
         self.transport_set = true;
+        true
     }
 
     /// Checks a block and hands each message that passes to `accept`, in
@@ -194,6 +204,41 @@ pub fn latin1_into(s: &str, out: &mut Vec<u8>) -> bool {
     true
 }
 
+/// The bytes of a WIT `hex` string (two lower- or upper-case hex digits a
+/// byte), appended to `out`; false when it is not hex. A table lookup a
+/// digit: this runs for every TLS record a guest receives.
+pub fn hex_into(s: &str, out: &mut Vec<u8>) -> bool {
+    const BAD: u8 = 0xFF;
+    const TABLE: [u8; 256] = {
+        let mut t = [BAD; 256];
+        let mut i = 0;
+        while i < 10 {
+            t[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            t[b'a' as usize + i] = 10 + i as u8;
+            t[b'A' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        t
+    };
+    let b = s.as_bytes();
+    if !b.len().is_multiple_of(2) {
+        return false;
+    }
+    let start = out.len();
+    out.resize(start + b.len() / 2, 0);
+    let mut bad = 0u8;
+    for (o, p) in out[start..].iter_mut().zip(b.chunks_exact(2)) {
+        let (hi, lo) = (TABLE[p[0] as usize], TABLE[p[1] as usize]);
+        bad |= hi | lo;
+        *o = (hi << 4) | lo;
+    }
+    bad & 0xF0 == 0
+}
+
 /// Reads packed little-endian u32s (a trailing partial one is ignored and
 /// makes the block's lengths fail to add up).
 pub fn packed_u32s(bytes: &[u8]) -> Vec<u32> {
@@ -339,6 +384,16 @@ mod tests {
         assert_eq!(out, (0u8..=255).collect::<Vec<_>>());
         assert!(!latin1_into("\u{100}", &mut Vec::new()));
         assert!(!latin1_into("\u{20ac}", &mut Vec::new()));
+    }
+
+    #[test]
+    fn hex_into_decodes_and_refuses() {
+        let mut out = Vec::new();
+        assert!(hex_into("00ff7Fa0", &mut out));
+        assert_eq!(out, [0x00, 0xff, 0x7f, 0xa0]);
+        assert!(!hex_into("0", &mut Vec::new()));
+        assert!(!hex_into("0g", &mut Vec::new()));
+        assert!(!hex_into("\u{e9}0", &mut Vec::new()));
     }
 
     #[test]

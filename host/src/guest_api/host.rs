@@ -75,6 +75,7 @@ impl host::Host for GuestApi {
             .gate
             .check_block(&mut block, |msg| delivery.render_pending(msg));
         delivery.count_pending(verdict, started);
+        delivery.bound_pending().await;
         self.status()
     }
 
@@ -94,8 +95,9 @@ impl host::Host for GuestApi {
     }
 
     async fn set_transport_name(&mut self, name: String) {
-        self.delivery.set_transport(&name).await;
-        self.gate.transport_set();
+        if self.gate.transport(&name) {
+            self.delivery.set_transport(&name).await;
+        }
     }
 
     async fn sleep(&mut self, nanos: u64, wake_at_acked: u64) -> Status {

@@ -11,7 +11,7 @@ use crate::bindings::sandlog::guest::tls::{
 };
 // The WIT resources as the guest holds them; the table holds the host's
 // own types under the same handle.
-use super::gate::latin1_into;
+use super::gate::{hex_into, latin1_into};
 use crate::bindings::sandlog::guest::tls::{Identity as WitIdentity, Session as WitSession};
 use crate::tls::certinfo;
 use crate::tls::errors;
@@ -229,10 +229,13 @@ impl wit::HostSession for TlsView<'_> {
         want: u32,
     ) -> wasmtime::Result<Result<Progress, TlsError>> {
         let session = self.table.get_mut(&borrowed::<Session, _>(&session))?;
-        let (incoming, plaintext) = match (
-            bytes(&incoming, "TLS bytes"),
-            bytes(&plaintext, "plaintext"),
-        ) {
+        let mut records = Vec::new();
+        let incoming = if hex_into(&incoming, &mut records) {
+            Ok(records)
+        } else {
+            Err(errors::error(wit::ErrorKind::Ssl, "", "TLS bytes: not hex"))
+        };
+        let (incoming, plaintext) = match (incoming, bytes(&plaintext, "plaintext")) {
             (Ok(i), Ok(p)) => (i, p),
             (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
         };

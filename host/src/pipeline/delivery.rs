@@ -20,6 +20,10 @@ use super::queue::Sinks;
 use super::render::{self, Encoding, Received, SourceFields};
 use crate::metrics::SourceMetrics;
 
+/// The most rendered text an unclosed unbuffered batch holds before it is
+/// handed on without its close.
+pub const MAX_PENDING_BYTES: usize = 1024 * 1024;
+
 /// Counters of one source's traffic.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Stats {
@@ -159,6 +163,9 @@ impl Delivery {
     /// Buffered mode: a checked block, rendered into `batch`, queued for
     /// the destinations. `closes` is how many batches the block closed.
     pub async fn post_block(&mut self, batch: Batch, verdict: Verdict, closes: Option<u64>) {
+        // Unbuffered messages posted before this block go first: the acks
+        // count messages in the order they were posted.
+        self.close_pending().await;
         self.posted += verdict.posted;
         self.delivered = self.posted;
         self.render.count(verdict, batch.started);
@@ -183,6 +190,19 @@ impl Delivery {
     pub fn count_pending(&mut self, verdict: Verdict, started: Instant) {
         self.posted += verdict.posted;
         self.render.count(verdict, started);
+    }
+
+    /// Unbuffered mode: a batch the script does not close is handed on all
+    /// the same once it holds [`MAX_PENDING_BYTES`], so that the host never
+    /// holds more of a source's messages than that.
+    pub async fn bound_pending(&mut self) {
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|b| b.texts.iter().map(String::len).sum::<usize>() >= MAX_PENDING_BYTES)
+        {
+            self.close_pending().await;
+        }
     }
 
     /// Unbuffered mode: the batch is closed.

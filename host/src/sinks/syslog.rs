@@ -104,7 +104,11 @@ impl SyslogSpec {
         Ok(SyslogSpec {
             target,
             format: raw.format.unwrap_or(Format::Rfc5424),
-            shutdown_timeout: raw.shutdown_timeout.unwrap_or(Duration::from_secs(30)),
+            shutdown_timeout: crate::units::duration(
+                raw.shutdown_timeout.unwrap_or(Duration::from_secs(30)),
+                at,
+                "shutdown_timeout",
+            )?,
         })
     }
 }

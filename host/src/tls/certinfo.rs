@@ -58,6 +58,7 @@ pub fn decode(der: &[u8]) -> Result<CertificateInfo, String> {
         ocsp: Vec::new(),
         ca_issuers: Vec::new(),
         crl_distribution_points: Vec::new(),
+        is_ca: false,
     };
     for ext in cert.iter_extensions() {
         match ext.parsed_extension() {
@@ -66,6 +67,7 @@ pub fn decode(der: &[u8]) -> Result<CertificateInfo, String> {
                 info.subject_alt_name
                     .extend(san.general_names.iter().map(general_name));
             }
+            ParsedExtension::BasicConstraints(bc) => info.is_ca = bc.ca,
             ParsedExtension::AuthorityInfoAccess(aia) => {
                 for d in &aia.accessdescs {
                     if let GeneralName::URI(uri) = d.access_location {

@@ -453,27 +453,26 @@ fn client_config(
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions(settings)?)
         .map_err(|e| errors::error(ErrorKind::Ssl, "", e.to_string()))?;
-    let verifier: Arc<dyn rustls::client::danger::ServerCertVerifier> = if settings.verify_mode
-        == CERT_NONE
-    {
-        Arc::new(Unverified(provider.signature_verification_algorithms))
-    } else {
-        let roots = roots_with_script_ca(policy.client_roots(), policy, options);
-        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider)
-            .build()
-            .map_err(|e| {
-                errors::error(
-                    ErrorKind::Ssl,
-                    "",
-                    format!("no CA certificate to verify the server with: {e}"),
-                )
-            })?;
-        if settings.check_hostname && has_name {
-            webpki
+    let verifier: Arc<dyn rustls::client::danger::ServerCertVerifier> =
+        if settings.verify_mode == CERT_NONE {
+            Arc::new(Unverified(provider.signature_verification_algorithms))
         } else {
-            Arc::new(ChainOnly(webpki))
-        }
-    };
+            let roots = roots_with_script_ca(policy.client_roots(), policy, options);
+            let webpki: Arc<dyn rustls::client::danger::ServerCertVerifier> = if roots.is_empty() {
+                // Nobody to trust: every certificate fails as one from an
+                // unknown CA would.
+                Arc::new(trust::NoAnchors(provider.signature_verification_algorithms))
+            } else {
+                rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider)
+                    .build()
+                    .map_err(|e| errors::error(ErrorKind::Ssl, "", e.to_string()))?
+            };
+            if settings.check_hostname && has_name {
+                webpki
+            } else {
+                Arc::new(ChainOnly(webpki))
+            }
+        };
     let builder = builder
         .dangerous()
         .with_custom_certificate_verifier(verifier);
