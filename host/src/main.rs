@@ -1,5 +1,6 @@
 //! The `sandlog` command.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -74,10 +75,13 @@ the host log goes to stderr.\n\nExit status: 0 once every source has ended and e
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = logging::init(&cli.log_level, cli.log_format) {
-        eprintln!("sandlog: {e:#}");
-        return ExitCode::from(2);
-    }
+    let _log = match logging::init(&cli.log_level, cli.log_format) {
+        Ok(guard) => guard,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "sandlog: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     match real_main(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -107,19 +111,23 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             let runtime = Runtime::new(&cache_dir)?;
             let results = rt.block_on(supervisor::check(&config, runtime));
             let mut bad = 0;
+            // A closed stdout (`sandlog check ... | head`) ends the report,
+            // not the process with a panic.
+            let mut out = std::io::stdout().lock();
             for (name, verdict) in &results {
-                match &verdict.problem {
-                    None => println!("ok      {name}"),
+                let _ = match &verdict.problem {
+                    None => writeln!(out, "ok      {name}"),
                     Some(p) => {
                         bad += 1;
-                        println!("FAILED  {name}: {}", p.replace('\n', "\n        "));
+                        writeln!(out, "FAILED  {name}: {}", p.replace('\n', "\n        "))
                     }
-                }
+                };
                 for note in &verdict.notes {
-                    println!("        note: {note}");
+                    let _ = writeln!(out, "        note: {note}");
                 }
             }
-            println!(
+            let _ = writeln!(
+                out,
                 "{}: {} of {} sources sound",
                 config.path.display(),
                 results.len() - bad,

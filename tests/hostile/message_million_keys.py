@@ -3,6 +3,7 @@
 from syslogng import LogMessage, LogSource
 
 EXPECT = ["exceeds max_message_size", "run() raised: MemoryError", "the guest trapped"]
+WAIT = 30
 
 
 class Hostile(LogSource):

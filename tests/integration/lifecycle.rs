@@ -783,3 +783,42 @@ fn sources_still_waiting_to_start_are_not_started_after_sigterm() {
     assert_eq!(started + cancelled, SOURCES, "{}", out.stderr);
     assert_eq!(count("ERROR"), 0, "{}", out.stderr);
 }
+
+/// The host log never decides whether sources run or stop: with stderr a
+/// closed pipe (its reader went away), the bundled example writes all its
+/// lines and exits 0, and a long-running source still stops on SIGTERM.
+#[test]
+fn a_closed_stderr_neither_kills_nor_hangs_sandlog() {
+    let example = util::repo_root().join("examples/hello/sandlog.toml");
+    let mut cmd = std::process::Command::new(util::bin());
+    cmd.arg("--cache-dir")
+        .arg(util::cache_dir())
+        .arg("run")
+        .arg(&example)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("sandlog");
+    drop(child.stderr.take());
+    let out = util::wait(child, LIMIT);
+    assert!(out.status.success(), "{:?}", out.status);
+    assert_eq!(out.lines().len(), 8);
+
+    let setup = Setup::new(&SLEEPER_TO_FILE.replace("MODE", "sleep")).script("sleeper.py");
+    let mut child = setup.command().spawn().expect("sandlog");
+    drop(child.stderr.take());
+    let child = util::ChildGuard::new(child);
+    assert!(util::wait_for_file_lines(
+        &setup.path("out.jsonl"),
+        1,
+        LIMIT
+    ));
+    let signalled = Instant::now();
+    child.signal("TERM");
+    let out = child.wait(LIMIT);
+    assert!(out.status.success(), "{:?}", out.status);
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        signalled.elapsed()
+    );
+}

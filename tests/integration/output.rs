@@ -454,3 +454,109 @@ class Mixed(LogSource):
     assert_eq!(messages[1999], "unbatched 1999");
     assert_eq!(messages[2000], "buffered");
 }
+
+/// A script that prints in a loop cannot flood the host log: past its
+/// policy's log_rate (and burst) lines are suppressed and counted, and the
+/// count is said; the co-tenant's own line still comes through.
+#[test]
+fn a_printing_loop_is_held_to_its_log_rate() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "flood"
+class = "Flood"
+restart = "never"
+policy = { log_rate = 50, log_burst = 100 }
+code = """
+import time
+from syslogng import LogSource
+class Flood(LogSource):
+    def run(self):
+        end = time.monotonic() + 2
+        n = 0
+        while time.monotonic() < end:
+            print("x" * 200, n)
+            n += 1
+        print("printed", n)
+    def request_exit(self):
+        pass
+"""
+
+[[source]]
+name = "quiet"
+class = "Quiet"
+restart = "never"
+code = """
+from syslogng import LogSource
+class Quiet(LogSource):
+    def run(self):
+        print("quiet one line")
+    def request_exit(self):
+        pass
+"""
+"#,
+    );
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    let flood_lines = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("source=flood") && l.contains("xxxx"))
+        .count();
+    // The burst, and 50 a second for about two seconds.
+    assert!(
+        (100..=260).contains(&flood_lines),
+        "{flood_lines} lines of the flood reached the host log"
+    );
+    assert!(
+        out.stderr.contains("lines from source flood suppressed"),
+        "{}",
+        &out.stderr[out.stderr.len().saturating_sub(2000)..]
+    );
+    assert!(out.stderr.contains("quiet one line"));
+    assert!(
+        out.stderr.len() < 200_000,
+        "{} bytes of host log",
+        out.stderr.len()
+    );
+}
+
+/// When nothing reads sandlog's stderr (a full pipe), the host log drops
+/// lines instead of stopping the sources: every message still arrives.
+#[test]
+fn a_blocked_stderr_does_not_stall_the_sources() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "chatty"
+class = "Chatty"
+restart = "never"
+policy = { log_rate = 1000000, log_burst = 1000000 }
+code = """
+from syslogng import LogSource, LogMessage
+class Chatty(LogSource):
+    def run(self):
+        for i in range(20000):
+            print("a line for the host log, number", i)
+            self.post_message(LogMessage(f"m{i}"))
+    def request_exit(self):
+        pass
+"""
+
+[[destination]]
+type = "file"
+path = "out.jsonl"
+"#,
+    );
+    // stderr is a pipe nobody reads: it fills after 64 KiB.
+    let mut child = setup.command().spawn().expect("sandlog");
+    let stderr = child.stderr.take();
+    let child = util::ChildGuard::new(child);
+    assert!(
+        util::wait_for_file_lines(&setup.path("out.jsonl"), 20000, LIMIT),
+        "the source stalled behind the host log"
+    );
+    drop(stderr);
+    let out = child.wait(LIMIT);
+    assert!(out.status.success(), "{:?}", out.status);
+}

@@ -37,6 +37,11 @@ impl ChildGuard {
         self.child.as_mut().and_then(|c| c.stdout.take())
     }
 
+    /// The child's PID.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, |c| c.id())
+    }
+
     /// Sends a signal to the child.
     pub fn signal(&self, sig: &str) {
         if let Some(c) = &self.child {
@@ -169,15 +174,20 @@ pub fn json_lines(text: &str) -> Vec<Value> {
 /// past it; the test then fails on the status.
 pub fn wait(mut child: Child, limit: Duration) -> Output {
     let started = Instant::now();
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
+    // Either may have been taken (or closed) by the test.
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
     let out = std::thread::spawn(move || {
         let mut s = String::new();
-        stdout.read_to_string(&mut s).map(|_| s).unwrap_or_default()
+        stdout
+            .map(|mut o| o.read_to_string(&mut s).map(|_| s).unwrap_or_default())
+            .unwrap_or_default()
     });
     let err = std::thread::spawn(move || {
         let mut s = String::new();
-        stderr.read_to_string(&mut s).map(|_| s).unwrap_or_default()
+        stderr
+            .map(|mut e| e.read_to_string(&mut s).map(|_| s).unwrap_or_default())
+            .unwrap_or_default()
     });
     let status = loop {
         if let Some(status) = child.try_wait().expect("waiting") {

@@ -42,6 +42,8 @@ pub struct RawPolicy {
     pub max_handles: Option<u32>,
     pub recycle_above: Option<ByteSize>,
     pub tls: Option<RawTls>,
+    pub log_rate: Option<u32>,
+    pub log_burst: Option<u32>,
 }
 
 /// `[policy.NAME.tls]` as written.
@@ -95,6 +97,15 @@ impl Policy {
         identities: &Identities,
         at: &str,
     ) -> Result<()> {
+        if let Some(r) = raw.log_rate {
+            self.log_rate = r;
+        }
+        if let Some(b) = raw.log_burst {
+            if b == 0 {
+                bail!("{at}: key `log_burst`: must be at least 1 (use `log_rate = 0` for none)");
+            }
+            self.log_burst = b;
+        }
         if let Some(tls) = &raw.tls {
             layer_tls(
                 &mut self.tls,

@@ -161,6 +161,89 @@ pub fn clip(text: &str) -> std::borrow::Cow<'_, str> {
     format!("{}... [{} bytes cut]", &text[..end], text.len() - end).into()
 }
 
+/// What a source may put into the host log: `rate` lines a second, in
+/// bursts of up to `burst` (a token bucket), shared by its log calls and
+/// its raw stdout and stderr. Lines past it are counted, and the count is
+/// said (at most once a second, and when the source ends) so that the
+/// operator knows what a flooding source lost.
+pub struct LogBudget {
+    source: Arc<str>,
+    rate: f64,
+    burst: f64,
+    state: std::sync::Mutex<Bucket>,
+    metrics: Arc<crate::metrics::SourceMetrics>,
+}
+
+struct Bucket {
+    tokens: f64,
+    last: std::time::Instant,
+    suppressed: u64,
+    reported: std::time::Instant,
+}
+
+impl LogBudget {
+    pub fn new(
+        source: Arc<str>,
+        rate: u32,
+        burst: u32,
+        metrics: Arc<crate::metrics::SourceMetrics>,
+    ) -> Self {
+        let now = std::time::Instant::now();
+        Self {
+            source,
+            rate: f64::from(rate),
+            burst: f64::from(burst.max(1)),
+            state: std::sync::Mutex::new(Bucket {
+                tokens: f64::from(burst.max(1)),
+                last: now,
+                suppressed: 0,
+                reported: now,
+            }),
+            metrics,
+        }
+    }
+
+    /// Whether one more line may go to the host log now.
+    pub fn admit(&self) -> bool {
+        let mut b = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        let elapsed = now.duration_since(b.last).as_secs_f64();
+        b.last = now;
+        b.tokens = (b.tokens + elapsed * self.rate).min(self.burst);
+        let admitted = b.tokens >= 1.0;
+        if admitted {
+            b.tokens -= 1.0;
+        } else {
+            b.suppressed += 1;
+            self.metrics
+                .log_suppressed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        if b.suppressed > 0 && now.duration_since(b.reported) >= std::time::Duration::from_secs(1) {
+            let n = std::mem::take(&mut b.suppressed);
+            b.reported = now;
+            drop(b);
+            self.report(n);
+        }
+        admitted
+    }
+
+    /// Says what is still suppressed (when the source ends).
+    pub fn finish(&self) {
+        let n = {
+            let mut b = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            std::mem::take(&mut b.suppressed)
+        };
+        if n > 0 {
+            self.report(n);
+        }
+    }
+
+    fn report(&self, n: u64) {
+        tracing::warn!(source = %self.source, suppressed = n, "{n} lines from source {} suppressed: it logs faster than its policy's log_rate allows", self.source);
+    }
+}
+
 /// How many messages a block holds, as its counts say.
 pub fn block_len(block: &MessageBlock) -> u64 {
     latin1(&block.counts).map_or(0, |b| (b.len() / 4) as u64)

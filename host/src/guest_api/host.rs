@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::control::Control;
-use super::gate::{Gate, clip};
+use super::gate::{Gate, LogBudget, clip};
 use crate::bindings::sandlog::guest::{host, types};
 use crate::bindings::{LogLevel, MessageBlock, Status};
 use crate::pipeline::acks::AckState;
@@ -24,6 +24,7 @@ pub struct GuestApi {
     control: Arc<Control>,
     gate: Gate,
     delivery: Delivery,
+    log_budget: Arc<LogBudget>,
 }
 
 impl GuestApi {
@@ -32,19 +33,27 @@ impl GuestApi {
         control: Arc<Control>,
         delivery: Delivery,
         max_message_size: u64,
+        log_budget: Arc<LogBudget>,
     ) -> Self {
         Self {
             gate: Gate::new(name.clone(), max_message_size),
             name,
             control,
             delivery,
+            log_budget,
         }
     }
 
     /// Hands on everything the guest posted and waits until the
-    /// destinations have it.
+    /// destinations have it; says what of its log output was suppressed.
     pub async fn finish(&mut self) {
         self.delivery.finish().await;
+        self.log_budget.finish();
+    }
+
+    /// What the source may put into the host log.
+    pub fn log_budget(&self) -> Arc<LogBudget> {
+        self.log_budget.clone()
     }
 
     pub fn stats(&self) -> Stats {
@@ -127,6 +136,17 @@ impl host::Host for GuestApi {
     }
 
     async fn log(&mut self, level: LogLevel, text: String) {
+        let enabled = match level {
+            LogLevel::Trace => tracing::enabled!(tracing::Level::TRACE),
+            LogLevel::Debug => tracing::enabled!(tracing::Level::DEBUG),
+            LogLevel::Info => tracing::enabled!(tracing::Level::INFO),
+            LogLevel::Warn => tracing::enabled!(tracing::Level::WARN),
+            LogLevel::Error => tracing::enabled!(tracing::Level::ERROR),
+        };
+        // Lines the host log drops anyway cost the source nothing.
+        if !enabled || !self.log_budget.admit() {
+            return;
+        }
         let text = clip(&text);
         let source = &*self.name;
         match level {

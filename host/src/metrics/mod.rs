@@ -45,6 +45,8 @@ pub struct SourceMetrics {
     /// tick's resolution (10 ms; a guest that wakes from a long wait
     /// counts one slice at once).
     pub busy_ms: AtomicU64,
+    /// Lines of the guest's log output past its `log_rate`.
+    pub log_suppressed: AtomicU64,
 }
 
 impl SourceMetrics {
@@ -98,7 +100,7 @@ impl Registry {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-        let source_metrics: [Metric<SourceMetrics>; 10] = [
+        let source_metrics: [Metric<SourceMetrics>; 11] = [
             (
                 "sandlog_source_messages_total",
                 "counter",
@@ -158,6 +160,12 @@ impl Registry {
                 "counter",
                 "Time the guest ran without yielding, counted in 10 ms epoch ticks.",
                 |m| m.busy_ms.load(Relaxed),
+            ),
+            (
+                "sandlog_source_log_lines_suppressed_total",
+                "counter",
+                "Lines of the guest's log output dropped past its log_rate.",
+                |m| m.log_suppressed.load(Relaxed),
             ),
         ];
         for (name, kind, help, get) in source_metrics {

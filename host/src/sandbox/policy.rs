@@ -55,6 +55,11 @@ pub struct Policy {
     /// What TLS may do: trust, identities. Default: the host's system
     /// store, verification always on, no identity.
     pub tls: TlsPolicy,
+    /// Lines a second the guest may put into the host log (prints,
+    /// logging, tracebacks it prints), and the burst above that. Default:
+    /// 100 a second, bursts of 1,000.
+    pub log_rate: u32,
+    pub log_burst: u32,
 }
 
 /// A checked mount.
@@ -80,6 +85,8 @@ impl Default for Policy {
             max_handles: 1024,
             recycle_above: None,
             tls: TlsPolicy::default(),
+            log_rate: 100,
+            log_burst: 1000,
         }
     }
 }

@@ -9,25 +9,30 @@ use std::task::{Context, Poll};
 
 use tokio::io::AsyncWrite;
 
-use crate::guest_api::gate::{MAX_LOG_LINE, clip};
+use crate::guest_api::gate::{LogBudget, MAX_LOG_LINE, clip};
 
 /// A guest stream (its raw stdout or stderr) that becomes host log lines.
 pub struct LogLines {
     source: Arc<str>,
     stream: &'static str,
     partial: Vec<u8>,
+    budget: Arc<LogBudget>,
 }
 
 impl LogLines {
-    pub fn new(source: Arc<str>, stream: &'static str) -> Self {
+    pub fn new(source: Arc<str>, stream: &'static str, budget: Arc<LogBudget>) -> Self {
         Self {
             source,
             stream,
             partial: Vec::new(),
+            budget,
         }
     }
 
     fn emit(&self, line: &[u8]) {
+        if !tracing::enabled!(tracing::Level::WARN) || !self.budget.admit() {
+            return;
+        }
         let text = String::from_utf8_lossy(line);
         tracing::warn!(source = %self.source, stream = self.stream, "{}", clip(&text));
     }

@@ -118,13 +118,14 @@ impl Sandboxes {
         let name: Arc<str> = Arc::from(spec.name);
         let policy = spec.policy;
         let mut wasi = WasiCtx::builder();
+        let budget = api.log_budget();
         wasi.stdout(AsyncStdoutStream::new(
             64 * 1024,
-            LogLines::new(name.clone(), "stdout"),
+            LogLines::new(name.clone(), "stdout", budget.clone()),
         ))
         .stderr(AsyncStdoutStream::new(
             64 * 1024,
-            LogLines::new(name.clone(), "stderr"),
+            LogLines::new(name.clone(), "stderr", budget),
         ))
         .allow_tcp(true)
         .allow_udp(true)

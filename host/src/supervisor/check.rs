@@ -14,6 +14,7 @@ use anyhow::Result;
 use super::lifecycle::{sandbox_spec, setup};
 use crate::config::{Config, SourceSpec};
 use crate::engine::Runtime;
+use crate::guest_api::gate::LogBudget;
 use crate::guest_api::{Control, GuestApi};
 use crate::metrics::SourceMetrics;
 use crate::pipeline::delivery::Delivery;
@@ -145,11 +146,18 @@ async fn check_one(spec: &SourceSpec, sandboxes: &Sandboxes) -> Result<Vec<Strin
         Sinks::default(),
         metrics.clone(),
     );
+    let budget = Arc::new(LogBudget::new(
+        name.clone(),
+        spec.policy.log_rate,
+        spec.policy.log_burst,
+        metrics.clone(),
+    ));
     let api = GuestApi::new(
         name,
         Arc::new(Control::default()),
         delivery,
         spec.policy.max_message_size,
+        budget,
     );
     let mut store = sandboxes.new_store(&sandbox_spec(spec), api, None, metrics)?;
     let guest = sandboxes.instantiate(&mut store).await?;

@@ -21,6 +21,7 @@ use crate::bindings::exports::sandlog::guest::source::Setup;
 use crate::bindings::{Failure, SandlogSource};
 use crate::config::SourceSpec;
 use crate::engine::bytecode::ScriptKey;
+use crate::guest_api::gate::LogBudget;
 use crate::guest_api::{Control, GuestApi};
 use crate::metrics::{SourceMetrics, State};
 use crate::pipeline::delivery::Delivery;
@@ -129,11 +130,18 @@ fn sandbox(
     let mut fields = SourceFields::new(&spec.name, &env.hostname);
     fields.set_keep_hostname(spec.keep_hostname);
     let delivery = Delivery::new(name.clone(), fields, sinks, metrics.clone());
+    let budget = Arc::new(LogBudget::new(
+        name.clone(),
+        spec.policy.log_rate,
+        spec.policy.log_burst,
+        metrics.clone(),
+    ));
     let api = GuestApi::new(
         name,
         control.clone(),
         delivery,
         spec.policy.max_message_size,
+        budget,
     );
     env.sandboxes.new_store(
         &sandbox_spec(spec),
