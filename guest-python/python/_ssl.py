@@ -787,7 +787,11 @@ class _SSLContext:
         if cafile is not None:
             with open(_os.fsdecode(cafile), "rb") as f:
                 data = f.read()
-            certs = _pem_certificates(data.decode("latin-1")) or _der_certificates(data)
+            try:
+                certs = _pem_certificates(data.decode("latin-1")) or _der_certificates(data)
+            except SSLError:
+                # OpenSSL reports a corrupt certificate in a CA file this way.
+                raise _ssl_error(SSLError, 9, "PEM lib", "PEM_LIB", "X509") from None
             if not certs:
                 raise _ssl_error(SSLError, 136, "no certificate or crl found", "NO_CERTIFICATE_OR_CRL_FOUND", "X509")
             found += certs

@@ -93,6 +93,11 @@ pub fn decode(der: &[u8]) -> Result<CertificateInfo, String> {
             _ => {}
         }
     }
+    // OpenSSL's X509_check_ca counts a self-signed version 1 certificate as
+    // a CA: such roots predate basicConstraints and are still in use.
+    if info.version == 1 && info.subject == info.issuer {
+        info.is_ca = true;
+    }
     Ok(info)
 }
 
@@ -214,5 +219,15 @@ mod tests {
             ]
         );
         assert!(info.not_after.ends_with(" GMT"));
+    }
+
+    #[test]
+    fn a_self_signed_version_1_certificate_is_a_ca() {
+        use rustls::pki_types::{CertificateDer, pem::PemObject};
+        let der =
+            CertificateDer::from_pem_slice(include_bytes!("testdata/v1-self-signed.pem")).unwrap();
+        let info = decode(&der).unwrap();
+        assert_eq!(info.version, 1);
+        assert!(info.is_ca);
     }
 }
