@@ -326,13 +326,17 @@ class P(LogSource):
         serde_json::from_str(get("plain", "0")["flags"].as_str().unwrap()).unwrap();
     assert_eq!(flags["parse"], true);
     assert_eq!(flags["expect-hostname"], true);
-    assert_eq!(flags["syslog-protocol"], false);
+    assert_eq!(flags["syslog-protocol"], true);
+    assert_eq!(flags["store-legacy-msghdr"], true);
     assert_eq!(flags.as_object().unwrap().len(), 13);
 
     let plain = get("plain", "0");
     assert_eq!(plain["HOST"], "mymachine");
     assert_eq!(plain["PROGRAM"], "su");
-    assert!(plain.get("LEGACY_MSGHDR").is_none(), "off in 4.x");
+    assert_eq!(
+        plain["LEGACY_MSGHDR"], "su: ",
+        "on by default, as in AxoSyslog"
+    );
     assert_eq!(get("legacy", "0")["LEGACY_MSGHDR"], "su: ");
     assert_eq!(plain["MESSAGE"], "'su root'\nfailed \\xff");
     assert_eq!(get("plain", "host")["HOST"], "elsewhere");

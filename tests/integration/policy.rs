@@ -60,7 +60,11 @@ path = "out.jsonl"
 "#
     ))
     .script("net_server.py");
-    let child = setup.command().spawn().expect("start");
+    let child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("start");
     // UDP first: resend until the source has bound and posted it.
     let udp = UdpSocket::bind("127.0.0.1:0").expect("udp");
     let mut got_udp = false;
@@ -158,7 +162,11 @@ path = "out.jsonl"
 "#
     ))
     .script("asyncio_server.py");
-    let child = setup.command().spawn().expect("start");
+    let child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("start");
     assert!(
         util::wait_for_file_lines(&setup.path("out.jsonl"), 1, LIMIT),
         "never listened"
@@ -292,7 +300,11 @@ type = "file"
 path = "out.jsonl"
 "#,
     );
-    let child = setup.command().spawn().expect("start");
+    let child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("start");
     assert!(
         util::wait_for_file_lines(&setup.path("out.jsonl"), 50, LIMIT),
         "the poster never got its 50 messages out beside the spinner"
@@ -302,6 +314,75 @@ path = "out.jsonl"
     out.assert_success();
     assert!(
         out.stderr.contains("did not return within the exit grace"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Connects and resets (SO_LINGER 0), so that the server's socket has no
+/// peer any more.
+fn connect_and_reset(port: u16) {
+    let stream = connect_retrying(port);
+    let socket = socket2::Socket::from(stream);
+    socket.set_linger(Some(Duration::ZERO)).expect("linger");
+    drop(socket);
+}
+
+#[test]
+fn a_peer_that_resets_does_not_end_a_server() {
+    let port = free_port();
+    let setup = Setup::new(&format!(
+        r#"
+[[source]]
+name = "server"
+script = "reset_server.py"
+class = "ResetServer"
+restart = "never"
+policy = {{ network.listen = ["127.0.0.1:{port}"] }}
+options = {{ port = "{port}" }}
+
+[[destination]]
+type = "file"
+path = "out.jsonl"
+"#
+    ))
+    .script("reset_server.py");
+    let child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("start");
+    let out_path = setup.path("out.jsonl");
+    let mut arrived = util::wait_for_file_lines(&out_path, 1, LIMIT);
+    if arrived {
+        connect_and_reset(port);
+        arrived = util::wait_for_file_lines(&out_path, 5, LIMIT);
+    }
+    if arrived {
+        // The asyncio transport asks for the peer's address as it starts.
+        connect_and_reset(port);
+        let mut tcp = connect_retrying(port);
+        tcp.write_all(b"after reset\n").expect("write");
+        arrived = util::wait_for_file_lines(&out_path, 6, LIMIT);
+    }
+    util::signal(&child, "TERM");
+    let out = util::wait(child, LIMIT);
+    let written = std::fs::read_to_string(&out_path).unwrap_or_default();
+    assert!(arrived, "{written}\n{}", out.stderr);
+    out.assert_success();
+    assert!(!out.stderr.contains("trapped"), "{}", out.stderr);
+    let lines = util::json_lines(&std::fs::read_to_string(&out_path).expect("out"));
+    let messages: Vec<&str> = lines.iter().filter_map(|l| l["MESSAGE"].as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "listening",
+            "recv: ConnectionResetError",
+            "getpeername: ok",
+            "shutdown: done",
+            "asyncio listening",
+            "asyncio: after reset from a peer",
+        ],
         "{}",
         out.stderr
     );

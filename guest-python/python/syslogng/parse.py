@@ -10,8 +10,8 @@ carried by `self.parse_options`) apply as in syslog-ng:
   message instead of being read as RFC 3164;
 - no-hostname (expect-hostname off): RFC 3164 text has no HOST field;
 - store-raw-message: the text is kept as RAWMSG;
-- store-legacy-msghdr (on by default for config versions below 4.0, as
-  in syslog-ng): LEGACY_MSGHDR keeps the RFC 3164 `PROGRAM[PID]: ` header;
+- store-legacy-msghdr (on by default, as in AxoSyslog): LEGACY_MSGHDR
+  keeps the RFC 3164 `PROGRAM[PID]: ` header;
 - sanitize-utf8: invalid UTF-8 in MESSAGE becomes \\xNN escapes;
 - no-multi-line: line breaks in MESSAGE become spaces.
 """

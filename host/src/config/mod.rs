@@ -20,8 +20,8 @@ use self::destination::RawDestination;
 use self::policy::{Policies, RawPolicy};
 use self::source::RawSource;
 pub use self::source::{
-    DEFAULT_GUEST_BUFFER, DEFAULT_LOG_IW_SIZE, DEFAULT_TIME_REOPEN, Restart, RestartPolicy,
-    SourceSpec,
+    DEFAULT_FETCH_NO_DATA_DELAY, DEFAULT_GUEST_BUFFER, DEFAULT_LOG_IW_SIZE, DEFAULT_TIME_REOPEN,
+    Restart, RestartPolicy, SourceSpec,
 };
 use crate::sinks::DestinationSpec;
 

@@ -17,8 +17,13 @@ use crate::units;
 /// default.
 pub const DEFAULT_GUEST_BUFFER: u32 = sandlog_guest::shared::DEFAULT_GUEST_BUFFER;
 
-/// syslog-ng's default `time-reopen()`.
-pub const DEFAULT_TIME_REOPEN: Duration = Duration::from_secs(60);
+/// A fetcher's wait before it reconnects: AxoSyslog's python-fetcher()
+/// always waits 1 s, whatever `time-reopen()` says.
+pub const DEFAULT_TIME_REOPEN: Duration = Duration::from_secs(1);
+
+/// A fetcher's wait after NO_DATA: AxoSyslog takes the global
+/// `time-reopen()`, 60 s unless the config changes it.
+pub const DEFAULT_FETCH_NO_DATA_DELAY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,10 +108,10 @@ pub struct SourceSpec {
     pub guest_buffer: u32,
     pub policy: Policy,
     /// Fetchers: the wait after fetch() returned NO_DATA. Default:
-    /// `time_reopen`, as in syslog-ng.
+    /// [`DEFAULT_FETCH_NO_DATA_DELAY`].
     pub fetch_no_data_delay: Duration,
     /// Fetchers: the wait before open() is tried again after it failed or
-    /// the fetcher disconnected. Default: 60 s, as in syslog-ng.
+    /// the fetcher disconnected. Default: [`DEFAULT_TIME_REOPEN`].
     pub time_reopen: Duration,
     /// The destinations this source feeds, as indices into
     /// [`Config::destinations`]. Default: all of them.
@@ -138,13 +143,13 @@ pub const DEFAULT_LOG_IW_SIZE: u32 = sandlog_guest::shared::DEFAULT_WINDOW;
 const FLAG_DEFAULTS: [(&str, bool); 13] = [
     ("parse", true),
     ("check-hostname", false),
-    ("syslog-protocol", false),
+    // AxoSyslog's threaded sources turn it on for every config version.
+    ("syslog-protocol", true),
     ("assume-utf8", false),
     ("validate-utf8", false),
     ("sanitize-utf8", false),
     ("multi-line", true),
-    // On for config versions below 4.0 (see parse_flags).
-    ("store-legacy-msghdr", false),
+    ("store-legacy-msghdr", true),
     ("store-raw-message", false),
     ("expect-hostname", true),
     ("guess-timezone", false),
@@ -171,15 +176,10 @@ const FLAG_SETTINGS: [(&str, &str, bool); 15] = [
 
 /// The flags dict for a source's `flags` setting; an unknown flag is an
 /// error that lists the known ones.
-fn parse_flags(settings: &[String], compat_3x: bool, at: &str) -> Result<Vec<(String, bool)>> {
+fn parse_flags(settings: &[String], at: &str) -> Result<Vec<(String, bool)>> {
     let mut flags: Vec<(String, bool)> = FLAG_DEFAULTS
         .iter()
-        .map(|(k, v)| {
-            (
-                (*k).to_owned(),
-                *v || (compat_3x && *k == "store-legacy-msghdr"),
-            )
-        })
+        .map(|(k, v)| ((*k).to_owned(), *v))
         .collect();
     for setting in settings {
         let normalized = setting.replace('_', "-");
@@ -266,7 +266,7 @@ impl RawSource {
                 }
             }
         };
-        let flags = parse_flags(src.flags.as_deref().unwrap_or_default(), compat_3x, at)?;
+        let flags = parse_flags(src.flags.as_deref().unwrap_or_default(), at)?;
         let time_reopen = units::duration(
             src.time_reopen.unwrap_or(DEFAULT_TIME_REOPEN),
             at,
@@ -280,11 +280,12 @@ impl RawSource {
             options: options(&src.options, at)?,
             guest_buffer: src.guest_buffer.unwrap_or(DEFAULT_GUEST_BUFFER),
             policy,
-            // As in syslog-ng, the no-data delay defaults to time_reopen.
-            fetch_no_data_delay: match src.fetch_no_data_delay {
-                Some(d) => units::duration(d, at, "fetch_no_data_delay")?,
-                None => time_reopen,
-            },
+            fetch_no_data_delay: units::duration(
+                src.fetch_no_data_delay
+                    .unwrap_or(DEFAULT_FETCH_NO_DATA_DELAY),
+                at,
+                "fetch_no_data_delay",
+            )?,
             time_reopen,
             log_iw_size: match src.log_iw_size {
                 Some(0) => bail!("{at}: key `log_iw_size`: must be at least 1"),

@@ -71,6 +71,7 @@ impl Sandboxes {
         let mut linker: Linker<SourceState> = Linker::new(&runtime.engine);
         wt(wasmtime_wasi::p2::add_to_linker_async(&mut linker))
             .context("linking WASI into the guest")?;
+        wt(super::socket_errors::mend(&mut linker)).context("mending socket errors")?;
         use crate::bindings::sandlog::guest::{host, tls, types};
         wt(host::add_to_linker::<_, HasSelf<GuestApi>>(
             &mut linker,
