@@ -61,7 +61,12 @@ fn check(setup: &Setup) -> crate::util::Output {
         .arg(setup.config_path());
     cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    crate::util::wait(cmd.spawn().expect("start"), Duration::from_secs(60))
+    crate::util::wait(
+        cmd.spawn()
+            .map(crate::util::ChildGuard::new)
+            .expect("start"),
+        Duration::from_secs(60),
+    )
 }
 
 #[test]

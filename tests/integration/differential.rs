@@ -147,6 +147,7 @@ log {{ source(s); destination(d); }};
         let conf_path = dir.join("syslog-ng.conf");
         std::fs::write(&conf_path, conf).expect("writing syslog-ng.conf");
         let stderr = std::fs::File::create(dir.join("syslog-ng.stderr")).expect("stderr file");
+        util::require_program("syslog-ng", SYSLOG_NG_HINT);
         let child = Command::new("syslog-ng")
             .arg("-F")
             .arg("-f")
@@ -183,6 +184,9 @@ log {{ source(s); destination(d); }};
         lines.iter().map(syslog_ng_fields).collect()
     }
 }
+
+const SYSLOG_NG_HINT: &str =
+    "Install Debian's syslog-ng-core and syslog-ng-mod-python (.ci/run does).";
 
 /// A syslog-ng we started: stopped with SIGTERM (by its PID), and killed
 /// if it has not exited within 20 s or if the test panics first.
@@ -242,7 +246,10 @@ fn run_sandlog(setup: &Setup, total: usize, ends_by_itself: bool) -> Vec<Fields>
     let out = setup.path("out.jsonl");
     let mut cmd = setup.command();
     cmd.env("TZ", TZ);
-    let child = cmd.spawn().expect("starting sandlog");
+    let child = cmd
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("starting sandlog");
     if !ends_by_itself {
         let arrived = util::wait_for_file_lines(&out, total, LIMIT);
         util::signal(&child, "TERM");

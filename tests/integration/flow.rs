@@ -266,18 +266,26 @@ fn a_killed_fetcher_resumes_from_its_acks_without_loss() {
     std::fs::write(setup.path("data/app.log"), text).expect("log");
     let out = setup.path("out.jsonl");
 
-    let child = setup.command().spawn().expect("start");
+    let child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("start");
     assert!(
         util::wait_for_file_lines(&out, 10_000, LIMIT),
         "the first run did not start"
     );
     let mut child = child;
     child.kill().expect("SIGKILL");
-    child.wait().expect("reap");
+    child.wait_until_reaped();
     let after_kill = std::fs::read_to_string(&out).expect("out").lines().count();
     assert!(after_kill < LINES, "killed before the end: {after_kill}");
 
-    let child = setup.command().spawn().expect("restart");
+    let child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("restart");
     let started = std::time::Instant::now();
     let distinct = || -> (usize, usize, usize) {
         let text = std::fs::read_to_string(&out).unwrap_or_default();

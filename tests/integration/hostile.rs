@@ -197,9 +197,8 @@ fn run_one(script: &Path) -> Result<(), String> {
         .file("healthy.py", HEALTHY_SOURCE);
     let mut cmd = setup.command();
     cmd.stdout(Stdio::null());
-    let mut child = cmd.spawn().map_err(|e| e.to_string())?;
+    let mut child = util::ChildGuard::new(cmd.spawn().map_err(|e| e.to_string())?);
     let stderr = child.stderr.take().ok_or("no stderr")?;
-    let child = util::ChildGuard::new(child);
     let log = Arc::new(Mutex::new(String::new()));
     let reader = {
         let log = log.clone();

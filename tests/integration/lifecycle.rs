@@ -21,7 +21,11 @@ path = "out.jsonl"
 
 fn stop_blocked_source(mode: &str, signal: &str) {
     let setup = Setup::new(&SLEEPER_TO_FILE.replace("MODE", mode)).script("sleeper.py");
-    let child = setup.command().spawn().expect("starting sandlog");
+    let child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("starting sandlog");
     assert!(
         util::wait_for_file_lines(&setup.path("out.jsonl"), 1, LIMIT),
         "the source never posted its first message"
@@ -91,7 +95,11 @@ path = "out.jsonl"
 "#,
     )
     .script("sleeper.py");
-    let child = setup.command().spawn().expect("starting sandlog");
+    let child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("starting sandlog");
     assert!(util::wait_for_file_lines(
         &setup.path("out.jsonl"),
         2,
@@ -365,7 +373,11 @@ path = "out.jsonl"
 "#,
     )
     .script("fetcher.py");
-    let child = setup.command().spawn().expect("start");
+    let child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("start");
     assert!(
         util::wait_for_file_lines(&setup.path("out.jsonl"), 6, LIMIT),
         "not every message was fetched"
@@ -448,7 +460,11 @@ fn persist_keeps_a_fetchers_offset_across_restarts() {
         if total == 8 {
             append(5, 8);
         }
-        let child = setup.command().spawn().expect("start");
+        let child = setup
+            .command()
+            .spawn()
+            .map(crate::util::ChildGuard::new)
+            .expect("start");
         assert!(
             util::wait_for_file_lines(&setup.path("out.jsonl"), total, LIMIT),
             "run did not catch up"
@@ -613,7 +629,11 @@ path = "out.jsonl"
 fn sighup_reloads_added_removed_and_changed_sources() {
     let setup = Setup::new(RELOAD_V1).script("sleeper.py");
     let out_file = setup.path("out.jsonl");
-    let child = setup.command().spawn().expect("start");
+    let child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("start");
     for source in ["keep", "old", "chg"] {
         assert!(
             wait_count(&out_file, source, "ready", 1),
@@ -705,7 +725,11 @@ type = "file"
 path = "out.jsonl"
 "#,
     );
-    let child = setup.command().spawn().expect("start");
+    let child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("start");
     let out = setup.path("out.jsonl");
     let started = Instant::now();
     let instances = || -> Vec<i64> {
@@ -765,7 +789,10 @@ fn sources_still_waiting_to_start_are_not_started_after_sigterm() {
     let setup = Setup::new(&config).script("sleeper.py");
     let mut cmd = setup.command();
     cmd.arg("--log-level").arg("sandlog=debug");
-    let child = cmd.spawn().expect("starting sandlog");
+    let child = cmd
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("starting sandlog");
     assert!(
         util::wait_for_file_lines(&setup.path("out.jsonl"), 1, LIMIT),
         "no source posted"
@@ -797,16 +824,22 @@ fn a_closed_stderr_neither_kills_nor_hangs_sandlog() {
         .arg(&example)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().expect("sandlog");
+    let mut child = cmd
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("sandlog");
     drop(child.stderr.take());
     let out = util::wait(child, LIMIT);
     assert!(out.status.success(), "{:?}", out.status);
     assert_eq!(out.lines().len(), 8);
 
     let setup = Setup::new(&SLEEPER_TO_FILE.replace("MODE", "sleep")).script("sleeper.py");
-    let mut child = setup.command().spawn().expect("sandlog");
+    let mut child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("sandlog");
     drop(child.stderr.take());
-    let child = util::ChildGuard::new(child);
     assert!(util::wait_for_file_lines(
         &setup.path("out.jsonl"),
         1,
@@ -821,4 +854,47 @@ fn a_closed_stderr_neither_kills_nor_hangs_sandlog() {
         "{:?}",
         signalled.elapsed()
     );
+}
+
+/// An exit request that comes back with the hand-over of buffered
+/// messages at the start of a sleep ends that sleep: the source leaves at
+/// once, not after its exit grace.
+#[test]
+fn an_exit_request_met_at_the_start_of_a_sleep_ends_it() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "late"
+script = "exit_in_handover.py"
+class = "ExitInHandover"
+policy = { exit_grace = "30s" }
+
+[[destination]]
+type = "file"
+path = "out.jsonl"
+"#,
+    )
+    .script("exit_in_handover.py");
+    let child = setup.spawn();
+    assert!(
+        util::wait_for_file_lines(&setup.path("out.jsonl"), 1, LIMIT),
+        "the source never posted"
+    );
+    util::signal(&child, "TERM");
+    let signalled = Instant::now();
+    let out = util::wait(child, LIMIT);
+    let took = signalled.elapsed();
+    out.assert_success();
+    assert!(
+        took < Duration::from_secs(10),
+        "stopping took {took:?}: the sleep outlived the exit request\n{}",
+        out.stderr
+    );
+    let text = std::fs::read_to_string(setup.path("out.jsonl")).expect("out");
+    let messages: Vec<String> = util::json_lines(&text)
+        .iter()
+        .map(|v| v["MESSAGE"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(messages, ["computing", "computed", "leaving run"]);
+    assert!(out.stderr.contains("ending=Returned"), "{}", out.stderr);
 }

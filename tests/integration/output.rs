@@ -16,7 +16,12 @@ fn bundled_example_runs() {
         .arg(&example);
     cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    let out = util::wait(cmd.spawn().expect("starting sandlog"), LIMIT);
+    let out = util::wait(
+        cmd.spawn()
+            .map(crate::util::ChildGuard::new)
+            .expect("starting sandlog"),
+        LIMIT,
+    );
     out.assert_success();
     let lines = out.lines();
     assert_eq!(lines.len(), 8, "{}", out.stderr);
@@ -135,7 +140,12 @@ fn logger_and_logging_reach_the_host_log_at_their_level() {
     .script("logging_check.py");
     let mut cmd = setup.command();
     cmd.arg("--log-level").arg("debug");
-    let out = util::wait(cmd.spawn().expect("start"), LIMIT);
+    let out = util::wait(
+        cmd.spawn()
+            .map(crate::util::ChildGuard::new)
+            .expect("start"),
+        LIMIT,
+    );
     out.assert_success();
     assert_eq!(out.lines().len(), 1);
     let line = |needle: &str| {
@@ -232,7 +242,11 @@ path = "app.jsonl"
 fsync = "always"
 "#,
     );
-    let child = setup.command().spawn().expect("start");
+    let child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("start");
     assert!(util::wait_for_file_lines(
         &setup.path("app.jsonl"),
         10,
@@ -304,7 +318,11 @@ type = "file"
 path = "out.jsonl"
 "#
     ));
-    let child = setup.command().spawn().expect("start");
+    let child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("start");
     assert!(util::wait_for_file_lines(
         &setup.path("out.jsonl"),
         10,
@@ -385,7 +403,11 @@ class Many(LogSource):
 """
 "#,
     );
-    let mut child = setup.command().spawn().expect("starting sandlog");
+    let mut child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("starting sandlog");
     let mut stderr = child.stderr.take().expect("stderr");
     let err = std::thread::spawn(move || {
         let mut s = String::new();
@@ -549,9 +571,12 @@ path = "out.jsonl"
 "#,
     );
     // stderr is a pipe nobody reads: it fills after 64 KiB.
-    let mut child = setup.command().spawn().expect("sandlog");
+    let mut child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("sandlog");
     let stderr = child.stderr.take();
-    let child = util::ChildGuard::new(child);
     assert!(
         util::wait_for_file_lines(&setup.path("out.jsonl"), 20000, LIMIT),
         "the source stalled behind the host log"

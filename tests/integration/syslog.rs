@@ -5,7 +5,7 @@
 
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -16,14 +16,7 @@ const LIMIT: Duration = Duration::from_secs(90);
 
 /// A syslog-ng we started, stopped (by its PID) when dropped.
 struct SyslogNg {
-    child: Child,
-}
-
-impl Drop for SyslogNg {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    _child: util::ChildGuard,
 }
 
 fn free_port() -> u16 {
@@ -57,6 +50,10 @@ log {{ source(s_udp); destination(d_udp); }};
         ),
     )
     .expect("writing syslog-ng.conf");
+    util::require_program(
+        "syslog-ng",
+        "Install Debian's syslog-ng-core (.ci/run does).",
+    );
     let child = Command::new("syslog-ng")
         .arg("-F")
         .arg("-f")
@@ -67,6 +64,7 @@ log {{ source(s_udp); destination(d_udp); }};
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
+        .map(crate::util::ChildGuard::new)
         .expect("starting syslog-ng (Debian's syslog-ng-core; .ci/run installs it)");
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -76,7 +74,7 @@ log {{ source(s_udp); destination(d_udp); }};
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    SyslogNg { child }
+    SyslogNg { _child: child }
 }
 
 fn received(path: &Path) -> Vec<Value> {
@@ -158,7 +156,11 @@ fn every_field_arrives_at_a_real_syslog_ng_over_tcp_and_udp() {
     let _syslog_ng = start_syslog_ng(&dir, port);
     let n = 2000;
     let setup = forwarding_setup(port, n, "10s");
-    let child = setup.command().spawn().expect("start sandlog");
+    let child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("start sandlog");
     assert!(
         wait_received(&dir.join("tcp.jsonl"), n),
         "not every message arrived over TCP"
@@ -202,7 +204,11 @@ fn messages_are_held_while_the_receiver_is_down() {
     let port = free_port();
     let n = 20_000;
     let setup = forwarding_setup(port, n, "10s");
-    let child = setup.command().spawn().expect("start sandlog");
+    let child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("start sandlog");
     // The receiver comes up only after sandlog has been trying for a while.
     std::thread::sleep(Duration::from_millis(1500));
     let _syslog_ng = start_syslog_ng(&dir, port);
@@ -232,7 +238,11 @@ fn messages_are_held_while_the_receiver_is_down() {
 fn a_receiver_that_stays_down_is_reported_with_the_count() {
     let port = free_port();
     let setup = forwarding_setup(port, 300, "1s");
-    let child = setup.command().spawn().expect("start sandlog");
+    let child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("start sandlog");
     std::thread::sleep(Duration::from_millis(1000));
     util::signal(&child, "TERM");
     let out = util::wait(child, LIMIT);
@@ -251,7 +261,11 @@ fn a_receiver_stopped_mid_stream_loses_nothing() {
     let n = 200_000;
     let setup = forwarding_setup(port, n, "30s");
     let syslog_ng = start_syslog_ng(&dir, port);
-    let child = setup.command().spawn().expect("start sandlog");
+    let child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("start sandlog");
     // Stop the receiver once a part has arrived, keep it down for a few
     // seconds while the source goes on posting, then start it again.
     assert!(
@@ -302,7 +316,11 @@ fn syslog_over_a_unix_socket_is_octet_counted() {
     );
     std::fs::write(setup.config_path(), config).expect("config");
     let listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
-    let child = setup.command().spawn().expect("start sandlog");
+    let child = setup
+        .command()
+        .spawn()
+        .map(crate::util::ChildGuard::new)
+        .expect("start sandlog");
     let (mut conn, _) = listener.accept().expect("sandlog connects");
     conn.set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");

@@ -23,7 +23,8 @@ pub fn python3() -> &'static str {
 }
 
 /// A child process of a test, killed (by its PID) and reaped when the
-/// guard is dropped, a failing test's panic included.
+/// guard is dropped, a failing test's panic included. It derefs to the
+/// [`Child`], so a test uses it as one.
 pub struct ChildGuard {
     child: Option<Child>,
 }
@@ -49,10 +50,37 @@ impl ChildGuard {
         }
     }
 
+    /// Reaps a child that was killed or is ending, with no deadline.
+    pub fn wait_until_reaped(&mut self) -> ExitStatus {
+        std::process::Child::wait(self).expect("reaping a child")
+    }
+
     /// Waits for the child to end (see [`wait`]).
-    pub fn wait(mut self, limit: Duration) -> Output {
-        let child = self.child.take().expect("a child to wait for");
-        wait(child, limit)
+    pub fn wait(self, limit: Duration) -> Output {
+        wait(self, limit)
+    }
+}
+
+impl From<Child> for ChildGuard {
+    fn from(child: Child) -> ChildGuard {
+        ChildGuard::new(child)
+    }
+}
+
+impl std::ops::Deref for ChildGuard {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        self.child
+            .as_ref()
+            .expect("a child still owned by its guard")
+    }
+}
+
+impl std::ops::DerefMut for ChildGuard {
+    fn deref_mut(&mut self) -> &mut Child {
+        self.child
+            .as_mut()
+            .expect("a child still owned by its guard")
     }
 }
 
@@ -63,6 +91,43 @@ impl Drop for ChildGuard {
             let _ = child.wait();
         }
     }
+}
+
+/// Starts a command, its child owned by a guard from the first moment.
+pub fn spawn(cmd: &mut Command, what: &str) -> ChildGuard {
+    ChildGuard::new(
+        cmd.spawn()
+            .unwrap_or_else(|e| panic!("starting {what}: {e}")),
+    )
+}
+
+/// Fails the calling test when an external program the test needs is not
+/// installed: the explanation is printed once per test run, each further
+/// test gets one line, and no test prints a backtrace for it.
+pub fn require_program(program: &str, install_hint: &str) {
+    static REPORTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()));
+    if found {
+        return;
+    }
+    let first = {
+        let mut reported = REPORTED.lock().unwrap_or_else(|e| e.into_inner());
+        let first = !reported.iter().any(|p| p == program);
+        if first {
+            reported.push(program.to_string());
+        }
+        first
+    };
+    if first {
+        eprintln!(
+            "\n`{program}` is not installed, so the tests that need it fail. {install_hint}\n"
+        );
+    } else {
+        eprintln!("`{program}` is not installed (see above)");
+    }
+    // Not `panic!`: the panic hook would print a backtrace per test.
+    std::panic::resume_unwind(Box::new(format!("{program} is not installed")));
 }
 
 pub fn scripts_dir() -> PathBuf {
@@ -138,8 +203,12 @@ impl Setup {
 
     /// Runs to completion (at most `limit`) and collects what came out.
     pub fn run(&self, limit: Duration) -> Output {
-        let child = self.command().spawn().expect("starting sandlog");
-        wait(child, limit)
+        wait(self.spawn(), limit)
+    }
+
+    /// Starts the binary on this setup, the child owned by a guard.
+    pub fn spawn(&self) -> ChildGuard {
+        spawn(&mut self.command(), "sandlog")
     }
 }
 
@@ -172,7 +241,9 @@ pub fn json_lines(text: &str) -> Vec<Value> {
 
 /// Waits for a child with a deadline, killing it (by its PID) if it runs
 /// past it; the test then fails on the status.
-pub fn wait(mut child: Child, limit: Duration) -> Output {
+pub fn wait(child: impl Into<ChildGuard>, limit: Duration) -> Output {
+    let mut guard: ChildGuard = child.into();
+    let child: &mut Child = &mut guard;
     let started = Instant::now();
     // Either may have been taken (or closed) by the test.
     let stdout = child.stdout.take();

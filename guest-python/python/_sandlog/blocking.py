@@ -39,7 +39,12 @@ def sleep(secs):
     """time.sleep: wait in the host, so that an exit request wakes it."""
     if secs != secs or secs < 0:
         raise ValueError("sleep length must be non-negative")
+    told = runtime.exit_delivered()
     runtime.flush()
+    if runtime.exit_delivered() and not told:
+        # The hand-over brought the exit request: this wait is the one
+        # the source's loop would have ended with.
+        return
     deadline = _real_monotonic() + secs
     remaining = secs
     while remaining > 0:
@@ -52,7 +57,11 @@ def _slices(timeout, end_on_exit):
     """Yield wait slices until `timeout` (None: forever) has passed,
     delivering a pending exit request between them. With `end_on_exit`,
     a delivered exit request ends the wait with a last zero slice."""
+    told = runtime.exit_delivered()
     runtime.flush()
+    if end_on_exit and runtime.exit_delivered() and not told:
+        yield 0
+        return
     deadline = None if timeout is None else _real_monotonic() + max(timeout, 0)
     while True:
         if deadline is None:
