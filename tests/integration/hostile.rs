@@ -50,6 +50,7 @@ fn config(script: &str) -> String {
 memory = "64MiB"
 exit_grace = "1s"
 max_message_size = "64KiB"
+max_state_size = "8MiB"
 
 [[source]]
 name = "hostile"
@@ -342,6 +343,7 @@ hostile!(
     block_select_no_fds,
     block_selectors_forever,
     block_sleep_loop,
+    disk_fill_state_dir,
     env_contents,
     exc_huge_cause_chain,
     exc_in_deinit,

@@ -387,3 +387,71 @@ path = "out.jsonl"
         out.stderr
     );
 }
+
+/// What a directory takes on the host, as the sandbox counts it: every
+/// entry at least one 4 KiB block.
+fn disk_usage(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)
+        .expect("reading a directory")
+        .flatten()
+    {
+        let meta = entry.metadata().expect("metadata");
+        total += meta.len().div_ceil(4096).max(1) * 4096;
+        if meta.is_dir() {
+            total += disk_usage(&entry.path());
+        }
+    }
+    total
+}
+
+/// `max_state_size` and a mount's `max_size` bound what a source can put
+/// on the host's disk: past them a write fails in the guest, Persist
+/// raises and keeps its store as it was, the source goes on, and space
+/// given back can be used again.
+#[test]
+fn the_state_directory_and_a_capped_mount_are_bounded() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "fill"
+script = "fill_disk.py"
+class = "FillDisk"
+policy = { max_state_size = "256KiB", files = [{ host = "data", guest = "/data", mode = "rw", max_size = "128KiB" }] }
+
+[[destination]]
+type = "file"
+path = "out.jsonl"
+"#,
+    )
+    .script("fill_disk.py")
+    .dir("data");
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    let text = std::fs::read_to_string(setup.path("out.jsonl")).expect("out");
+    let messages: Vec<String> = util::json_lines(&text)
+        .iter()
+        .map(|v| v["MESSAGE"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "persist: EIO",
+            "persist after: False kept",
+            "persist leftovers: ['fill.json']",
+            "mount: EIO after 120000",
+            "truncate: ENOSPC",
+            "still running",
+        ],
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("a write would pass `max_state_size`"),
+        "{}",
+        out.stderr
+    );
+    let state = setup.path("state/sources/fill");
+    assert!(disk_usage(&state) <= 256 * 1024, "{}", disk_usage(&state));
+    assert!(disk_usage(&setup.path("data")) <= 128 * 1024);
+}

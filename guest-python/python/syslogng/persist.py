@@ -14,6 +14,7 @@ import os
 
 _DIR = "/state/persist"
 _VERSION = 1
+_MISSING = object()
 
 
 def _key(key):
@@ -64,11 +65,18 @@ class Persist:
         os.makedirs(_DIR, exist_ok=True)
         tmp = self._path + ".tmp"
         data = json.dumps({"version": _VERSION, "entries": self._entries}).encode()
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self._path)
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self._path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
 
     @staticmethod
     def _encode(value):
@@ -95,8 +103,20 @@ class Persist:
             raise KeyError(f"Persist has no such key: {key}") from None
 
     def __setitem__(self, key, value):
-        self._entries[_key(key)] = self._encode(value)
-        self._save()
+        key = _key(key)
+        entry = self._encode(value)
+        old = self._entries.get(key, _MISSING)
+        self._entries[key] = entry
+        try:
+            self._save()
+        except BaseException:
+            # The store on disk is unchanged (a full state directory, say):
+            # so is the mapping, and the error reaches the caller.
+            if old is _MISSING:
+                del self._entries[key]
+            else:
+                self._entries[key] = old
+            raise
 
     def __contains__(self, key):
         try:

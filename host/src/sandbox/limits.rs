@@ -42,7 +42,15 @@ impl wasmtime::ResourceLimiter for Limits {
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        self.inner.table_growing(current, desired, maximum)
+        let allowed = self.inner.table_growing(current, desired, maximum)?;
+        if !allowed {
+            tracing::warn!(
+                current,
+                desired,
+                "a table would grow past `max_table_elements`"
+            );
+        }
+        Ok(allowed)
     }
 
     fn instances(&self) -> usize {

@@ -5,9 +5,11 @@
 //! - [`paths`]: the guest's file system layout and the state directories;
 //! - [`limits`]: memory, tables and instances per store;
 //! - [`stdio`]: the guest's raw stdout and stderr, as host log lines;
+//! - [`disk`]: size caps on the directories a guest may write;
 //! - [`socket_errors`]: socket errors mended for the guest's C library;
 //! - [`store`]: the store of one source, built from all of the above.
 
+pub mod disk;
 pub mod limits;
 pub mod network;
 pub mod paths;

@@ -60,6 +60,12 @@ pub struct Policy {
     /// 100 a second, bursts of 1,000.
     pub log_rate: u32,
     pub log_burst: u32,
+    /// What the source's state directory (`/state`, where Persist keeps
+    /// its files) may hold. Default: 64 MiB.
+    pub max_state_size: u64,
+    /// Elements a guest's tables may grow to. Default: 65,536 (the guest
+    /// starts with 5,688).
+    pub max_table_elements: u32,
 }
 
 /// A checked mount.
@@ -68,6 +74,9 @@ pub struct Mount {
     pub host: PathBuf,
     pub guest: String,
     pub mode: MountMode,
+    /// For a read-write mount: what the directory may hold. Default: no
+    /// cap.
+    pub max_size: Option<u64>,
 }
 
 impl Default for Policy {
@@ -87,6 +96,8 @@ impl Default for Policy {
             tls: TlsPolicy::default(),
             log_rate: 100,
             log_burst: 1000,
+            max_state_size: 64 * 1024 * 1024,
+            max_table_elements: 65_536,
         }
     }
 }

@@ -19,6 +19,7 @@ use wasmtime::{Engine, Store, StoreLimitsBuilder};
 use wasmtime_wasi::cli::AsyncStdoutStream;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
+use super::disk::{DiskCap, DiskCaps, DiskView};
 use super::limits::Limits;
 use super::network::address_check;
 use super::paths;
@@ -39,6 +40,13 @@ pub struct SourceState {
     /// What the guest's calls into the host act on.
     pub api: GuestApi,
     tls: TlsCtx,
+    disk: DiskCaps,
+}
+
+impl DiskView for SourceState {
+    fn disk(&mut self) -> &mut DiskCaps {
+        &mut self.disk
+    }
 }
 
 impl WasiView for SourceState {
@@ -72,6 +80,7 @@ impl Sandboxes {
         wt(wasmtime_wasi::p2::add_to_linker_async(&mut linker))
             .context("linking WASI into the guest")?;
         wt(super::socket_errors::mend(&mut linker)).context("mending socket errors")?;
+        wt(super::disk::cap(&mut linker)).context("capping the writable directories")?;
         use crate::bindings::sandlog::guest::{host, tls, types};
         wt(host::add_to_linker::<_, HasSelf<GuestApi>>(
             &mut linker,
@@ -134,11 +143,16 @@ impl Sandboxes {
         .socket_addr_check(address_check(name.clone(), Arc::new(policy.clone())))
         .arg("sandlog")
         .preopened_dir(&self.stdlib_dir, paths::STDLIB, FsPerms::ReadOnly)?;
+        let mut disk = DiskCaps::default();
         if let Some(root) = state_root {
             let state = paths::state_dir(root, spec.name);
             std::fs::create_dir_all(&state)
                 .with_context(|| format!("creating the state directory {}", state.display()))?;
             wasi.preopened_dir(&state, paths::STATE, FsPerms::ReadWrite)?;
+            disk.add(
+                paths::STATE,
+                DiskCap::new(&state, policy.max_state_size, "max_state_size"),
+            );
         }
         for (i, dir) in spec.python_path.iter().enumerate() {
             wasi.preopened_dir(dir, paths::python_path_mount(i), FsPerms::ReadOnly)?;
@@ -149,6 +163,9 @@ impl Sandboxes {
                 MountMode::Rw => FsPerms::ReadWrite,
             };
             wasi.preopened_dir(&m.host, &m.guest, perms)?;
+            if let Some(max) = m.max_size {
+                disk.add(&m.guest, DiskCap::new(&m.host, max, "files.max_size"));
+            }
         }
         for (k, v) in &policy.env {
             wasi.env(k, v);
@@ -159,6 +176,7 @@ impl Sandboxes {
             .memory_size(usize::try_from(policy.memory).unwrap_or(usize::MAX))
             .instances(64)
             .tables(64)
+            .table_elements(usize::try_from(policy.max_table_elements).unwrap_or(usize::MAX))
             .memories(8)
             .build();
         let state = SourceState {
@@ -168,6 +186,7 @@ impl Sandboxes {
             metrics,
             api,
             tls: TlsCtx::new(policy.tls.clone()),
+            disk,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
