@@ -898,3 +898,32 @@ path = "out.jsonl"
     assert_eq!(messages, ["computing", "computed", "leaving run"]);
     assert!(out.stderr.contains("ending=Returned"), "{}", out.stderr);
 }
+
+/// A fault on the host's side (here: the state directory cannot be made,
+/// its parent is a file) is reported as the host's, not restarted as if
+/// the script had trapped, counted under its own ending, and a run where
+/// no source could start fails.
+#[test]
+fn a_host_fault_is_reported_as_such_and_not_restarted() {
+    let setup = Setup::new(
+        r#"
+[[source]]
+name = "victim"
+script = "sleeper.py"
+class = "Sleeper"
+restart = "always"
+"#,
+    )
+    .script("sleeper.py")
+    .file("state", "a file where the state directory should be");
+    let out = setup.run(LIMIT);
+    assert!(!out.status.success(), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("host fault (not the script's)")
+            && out.stderr.contains("creating the state directory"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("restarting"), "{}", out.stderr);
+    assert!(!out.stderr.contains("trapped"), "{}", out.stderr);
+}

@@ -47,9 +47,18 @@ pub struct SourceMetrics {
     pub busy_ms: AtomicU64,
     /// Lines of the guest's log output past its `log_rate`.
     pub log_suppressed: AtomicU64,
+    /// How its instances ended, by the supervisor's label for the ending
+    /// (`returned`, `trapped`, `limit`, `host_fault`, ...).
+    endings: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl SourceMetrics {
+    /// Counts an instance that ended so.
+    pub fn ended(&self, ending: &'static str) {
+        let mut endings = self.endings.lock().unwrap_or_else(|e| e.into_inner());
+        *endings.entry(ending).or_default() += 1;
+    }
+
     pub fn set_state(&self, s: State) {
         self.state.store(s as u64, Relaxed);
     }
@@ -174,6 +183,21 @@ impl Registry {
                 let _ = writeln!(out, "{name}{{source=\"{}\"}} {}", label(source), get(m));
             }
         }
+        let name = "sandlog_source_endings_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Instances that ended, by how: returned, raised, trapped, interrupted, limit (a policy limit hit), host_fault (the host could not grant the config), and the rest.\n# TYPE {name} counter"
+        );
+        for (source, m) in sources.iter() {
+            let endings = m.endings.lock().unwrap_or_else(|e| e.into_inner());
+            for (ending, n) in endings.iter() {
+                let _ = writeln!(
+                    out,
+                    "{name}{{source=\"{}\",ending=\"{ending}\"}} {n}",
+                    label(source)
+                );
+            }
+        }
         drop(sources);
         let dests = self.destinations.lock().unwrap_or_else(|e| e.into_inner());
         let dest_metrics: [Metric<DestinationMetrics>; 3] = [
@@ -214,4 +238,29 @@ fn label(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endings_are_counted_by_kind() {
+        let registry = Registry::default();
+        let m = registry.source("tenant");
+        m.ended("trapped");
+        m.ended("trapped");
+        m.ended("host_fault");
+        let text = registry.render();
+        assert!(text.contains("# TYPE sandlog_source_endings_total counter"));
+        assert!(
+            text.contains("sandlog_source_endings_total{source=\"tenant\",ending=\"trapped\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "sandlog_source_endings_total{source=\"tenant\",ending=\"host_fault\"} 1"
+            )
+        );
+    }
 }

@@ -6,7 +6,7 @@
 use crate::bindings::Failure;
 
 /// How a source's run ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
     /// It could not start: the code did not load, or init() refused.
     NotStarted,
@@ -23,6 +23,30 @@ pub enum Ending {
     /// Its memory went above `recycle_above`: it was asked to exit and
     /// starts again in a fresh instance.
     Recycled,
+    /// The guest trapped at one of its policy's limits (`max_handles`):
+    /// the script's doing, reported as the limit it hit.
+    LimitHit,
+    /// The host could not give the source what its config grants (a state
+    /// directory or a mount it cannot open): not the script's fault, and
+    /// not restarted; the operator fixes it and reloads.
+    HostFault,
+}
+
+impl Ending {
+    /// The `ending` label of `sandlog_source_endings_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Ending::NotStarted => "not_started",
+            Ending::Cancelled => "cancelled",
+            Ending::Returned => "returned",
+            Ending::Raised => "raised",
+            Ending::Trapped => "trapped",
+            Ending::Interrupted => "interrupted",
+            Ending::Recycled => "recycled",
+            Ending::LimitHit => "limit",
+            Ending::HostFault => "host_fault",
+        }
+    }
 }
 
 /// The ending of a run() call, reported.
@@ -36,10 +60,7 @@ pub fn classify_run(result: wasmtime::Result<Result<(), Failure>>) -> Ending {
             report_failure("run() raised", &f);
             Ending::Raised
         }
-        Err(trap) => {
-            report_trap("run()", &trap);
-            Ending::Trapped
-        }
+        Err(trap) => report_trap("run()", &trap),
     }
 }
 
@@ -71,8 +92,9 @@ fn clip(s: &str) -> std::borrow::Cow<'_, str> {
     format!("{}... [{} bytes cut]", &s[..end], s.len() - end).into()
 }
 
-/// Logs a trap of the guest during `what`, with its reason.
-pub fn report_trap(what: &str, trap: &wasmtime::Error) {
+/// Logs a trap of the guest during `what`, with its reason; returns the
+/// ending it makes.
+pub fn report_trap(what: &str, trap: &wasmtime::Error) -> Ending {
     if let Some(exit) = trap.downcast_ref::<wasmtime_wasi::I32Exit>() {
         // WASI preview 2 carries only success or failure, not the code the
         // script passed to os._exit().
@@ -81,7 +103,7 @@ pub fn report_trap(what: &str, trap: &wasmtime::Error) {
             code = exit.0,
             "{what}: the script ended its interpreter (os._exit() or a fatal error; exit status {status}); the source cannot go on"
         );
-        return;
+        return Ending::Trapped;
     }
     // The chain with the guest's wasm backtrace; the host's own backtrace
     // says nothing about the script.
@@ -89,9 +111,12 @@ pub fn report_trap(what: &str, trap: &wasmtime::Error) {
     if error.contains("resource table has no free keys") {
         tracing::error!(
             error,
-            "{what}: the guest trapped: it holds more handles (files, sockets, streams) than its policy's max_handles allows"
+            limit = "max_handles",
+            "{what}: limit hit: the guest holds more handles (files, sockets, streams) than its policy's max_handles allows"
         );
+        Ending::LimitHit
     } else {
         tracing::error!(error, "{what}: the guest trapped");
+        Ending::Trapped
     }
 }

@@ -292,7 +292,7 @@ impl Instance<'_> {
                     return;
                 }
                 Guarded::Done(Ok(Err(trap))) => {
-                    report_trap("the ack callbacks", &trap);
+                    let _ = report_trap("the ack callbacks", &trap);
                     return;
                 }
                 Guarded::Done(Err(_)) => {
@@ -326,7 +326,9 @@ impl Instance<'_> {
         match self.guard.call(stop, "deinit()", false, call).await {
             Guarded::Done(Ok(Ok(Ok(())))) => {}
             Guarded::Done(Ok(Ok(Err(f)))) => report_failure("deinit() raised", &f),
-            Guarded::Done(Ok(Err(trap))) => report_trap("deinit()", &trap),
+            Guarded::Done(Ok(Err(trap))) => {
+                let _ = report_trap("deinit()", &trap);
+            }
             Guarded::Done(Err(_)) => {
                 tracing::error!(grace = ?grace, "deinit() did not return within the exit grace; interrupted")
             }
@@ -420,7 +422,7 @@ fn starting<T>(
             None
         }
         Guarded::Done(Err(trap)) => {
-            report_trap(what, &trap);
+            let _ = report_trap(what, &trap);
             None
         }
         Guarded::Interrupted => None,

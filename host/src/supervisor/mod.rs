@@ -49,7 +49,9 @@ impl Outcome {
     /// True when at least one source got as far as running, or was stopped
     /// before its turn to start came.
     pub fn any_started(&self) -> bool {
-        self.endings.iter().any(|(_, e)| *e != Ending::NotStarted)
+        self.endings
+            .iter()
+            .any(|(_, e)| !matches!(e, Ending::NotStarted | Ending::HostFault))
     }
 }
 

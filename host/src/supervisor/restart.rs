@@ -30,10 +30,14 @@ pub async fn run_source(
         let ending = match lifecycle(&spec, &env, stop.clone(), metrics.clone()).await {
             Ok(e) => e,
             Err(e) => {
-                tracing::error!(error = format!("{e:#}"), "source failed");
-                Ending::Trapped
+                tracing::error!(
+                    error = format!("{e:#}"),
+                    "host fault (not the script's): the source cannot be given what its config grants; not restarted, fix and reload"
+                );
+                Ending::HostFault
             }
         };
+        metrics.ended(ending.label());
         metrics.set_state(State::Ended);
         if *stop.borrow() != Stop::Running {
             return (name, ending);
@@ -69,13 +73,19 @@ pub async fn run_source(
 fn restart_reason(ending: &Ending, when: Restart) -> Option<&'static str> {
     match (ending, when) {
         (_, Restart::Never)
-        | (Ending::NotStarted | Ending::Cancelled | Ending::Interrupted | Ending::Recycled, _) => {
-            None
-        }
+        | (
+            Ending::NotStarted
+            | Ending::Cancelled
+            | Ending::Interrupted
+            | Ending::Recycled
+            | Ending::HostFault,
+            _,
+        ) => None,
         (Ending::Returned, Restart::OnFailure) => None,
         (Ending::Returned, Restart::Always) => Some("run() returned"),
         (Ending::Raised, _) => Some("run() raised"),
         (Ending::Trapped, _) => Some("the guest trapped"),
+        (Ending::LimitHit, _) => Some("the guest hit a limit of its policy"),
     }
 }
 
@@ -99,7 +109,16 @@ mod tests {
             restart_reason(&Ending::Returned, Restart::Always),
             Some("run() returned")
         );
-        for e in [Ending::NotStarted, Ending::Cancelled, Ending::Interrupted] {
+        assert_eq!(
+            restart_reason(&Ending::LimitHit, Restart::OnFailure),
+            Some("the guest hit a limit of its policy")
+        );
+        for e in [
+            Ending::NotStarted,
+            Ending::Cancelled,
+            Ending::Interrupted,
+            Ending::HostFault,
+        ] {
             assert_eq!(restart_reason(&e, Restart::Always), None, "{e:?}");
         }
     }
