@@ -81,6 +81,8 @@ pub struct DestinationMetrics {
     pub sent: AtomicU64,
     pub retries: AtomicU64,
     pub queued: AtomicU64,
+    /// Bytes of the chunks waiting in the queue.
+    pub queued_bytes: AtomicU64,
 }
 
 /// Every counter of a run.
@@ -200,7 +202,7 @@ impl Registry {
         }
         drop(sources);
         let dests = self.destinations.lock().unwrap_or_else(|e| e.into_inner());
-        let dest_metrics: [Metric<DestinationMetrics>; 3] = [
+        let dest_metrics: [Metric<DestinationMetrics>; 4] = [
             (
                 "sandlog_destination_sent_total",
                 "counter",
@@ -218,6 +220,12 @@ impl Registry {
                 "gauge",
                 "Chunks waiting in the queue.",
                 |m| m.queued.load(Relaxed),
+            ),
+            (
+                "sandlog_destination_queue_bytes",
+                "gauge",
+                "Bytes of rendered messages waiting in the queue (at most 64 MiB).",
+                |m| m.queued_bytes.load(Relaxed),
             ),
         ];
         for (name, kind, help, get) in dest_metrics {

@@ -1,5 +1,6 @@
 //! The queues between the sources and the destinations. Each destination
-//! has its own bounded queue of rendered chunks; a source's [`Sinks`]
+//! has its own queue of rendered chunks, bounded in chunks and in bytes
+//! ([`QUEUE_CHUNKS`], [`QUEUE_BYTES`]); a source's [`Sinks`]
 //! hands each destination the chunk in its encoding and waits while a
 //! queue is full, which suspends the posting guest: a slow or unreachable
 //! destination slows its sources down instead of losing messages or
@@ -9,7 +10,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::acks::{AckState, AckToken};
 use super::render::Encoding;
@@ -17,8 +18,15 @@ use crate::metrics::DestinationMetrics;
 
 /// A destination's end of its queue: counts what it takes and sends.
 pub struct Queue {
-    rx: mpsc::Receiver<Arc<Chunk>>,
+    rx: mpsc::Receiver<Queued>,
     metrics: Arc<DestinationMetrics>,
+}
+
+/// A chunk in a queue, holding its bytes of the queue's byte bound until
+/// the destination takes it.
+struct Queued {
+    chunk: Arc<Chunk>,
+    bytes: OwnedSemaphorePermit,
 }
 
 impl Queue {
@@ -28,19 +36,21 @@ impl Queue {
     }
 
     pub async fn recv(&mut self) -> Option<Arc<Chunk>> {
-        let c = self.rx.recv().await;
-        if c.is_some() {
-            self.metrics.queued.fetch_sub(1, Relaxed);
-        }
-        c
+        let q = self.rx.recv().await?;
+        Some(self.taken(q))
     }
 
     pub fn try_recv(&mut self) -> Result<Arc<Chunk>, mpsc::error::TryRecvError> {
-        let c = self.rx.try_recv();
-        if c.is_ok() {
-            self.metrics.queued.fetch_sub(1, Relaxed);
-        }
-        c
+        let q = self.rx.try_recv()?;
+        Ok(self.taken(q))
+    }
+
+    fn taken(&self, q: Queued) -> Arc<Chunk> {
+        self.metrics.queued.fetch_sub(1, Relaxed);
+        self.metrics
+            .queued_bytes
+            .fetch_sub(q.bytes.num_permits() as u64, Relaxed);
+        q.chunk
     }
 
     pub fn is_closed(&self) -> bool {
@@ -68,7 +78,11 @@ impl Chunk {
 }
 
 /// How many chunks may wait for one destination.
-const QUEUE_CHUNKS: usize = 64;
+pub const QUEUE_CHUNKS: usize = 64;
+
+/// How many bytes of rendered text may wait for one destination. A chunk
+/// larger than this on its own waits for the queue to be empty.
+pub const QUEUE_BYTES: usize = 64 * 1024 * 1024;
 
 /// The sending side of every destination; cloned into each source.
 #[derive(Clone, Default)]
@@ -76,7 +90,17 @@ pub struct Sinks {
     /// The distinct encodings the destinations use, in a fixed order.
     encodings: Arc<[Encoding]>,
     /// Each destination's queue, the index of its encoding, its metrics.
-    queues: Vec<(usize, mpsc::Sender<Arc<Chunk>>, Arc<DestinationMetrics>)>,
+    queues: Vec<Sender>,
+}
+
+/// The sending side of one destination's queue.
+#[derive(Clone)]
+struct Sender {
+    encoding: usize,
+    tx: mpsc::Sender<Queued>,
+    /// The queue's byte bound: a permit a byte queued.
+    bytes: Arc<Semaphore>,
+    metrics: Arc<DestinationMetrics>,
 }
 
 impl Sinks {
@@ -99,7 +123,12 @@ impl Sinks {
             }
         };
         let (tx, rx) = mpsc::channel(QUEUE_CHUNKS);
-        self.queues.push((index, tx, metrics.clone()));
+        self.queues.push(Sender {
+            encoding: index,
+            tx,
+            bytes: Arc::new(Semaphore::new(QUEUE_BYTES)),
+            metrics: metrics.clone(),
+        });
         Queue { rx, metrics }
     }
 
@@ -109,10 +138,10 @@ impl Sinks {
         let mut encodings: Vec<Encoding> = Vec::new();
         let mut queues = Vec::new();
         for &i in which {
-            let Some((enc, q, m)) = self.queues.get(i) else {
+            let Some(sender) = self.queues.get(i) else {
                 continue;
             };
-            let encoding = self.encodings[*enc];
+            let encoding = self.encodings[sender.encoding];
             let index = match encodings.iter().position(|e| *e == encoding) {
                 Some(j) => j,
                 None => {
@@ -120,7 +149,10 @@ impl Sinks {
                     encodings.len() - 1
                 }
             };
-            queues.push((index, q.clone(), m.clone()));
+            queues.push(Sender {
+                encoding: index,
+                ..sender.clone()
+            });
         }
         Sinks {
             encodings: encodings.into(),
@@ -150,12 +182,60 @@ impl Sinks {
             })
             .collect();
         let mut ok = true;
-        for (encoding, q, m) in &self.queues {
-            if let Some(chunk) = chunks.get(*encoding) {
-                m.queued.fetch_add(1, Relaxed);
-                ok &= q.send(chunk.clone()).await.is_ok();
-            }
+        for q in &self.queues {
+            let Some(chunk) = chunks.get(q.encoding) else {
+                continue;
+            };
+            let weight = chunk.text.len().clamp(1, QUEUE_BYTES) as u32;
+            let Ok(bytes) = q.bytes.clone().acquire_many_owned(weight).await else {
+                ok = false;
+                continue;
+            };
+            q.metrics.queued.fetch_add(1, Relaxed);
+            q.metrics.queued_bytes.fetch_add(u64::from(weight), Relaxed);
+            let queued = Queued {
+                chunk: chunk.clone(),
+                bytes,
+            };
+            ok &= q.tx.send(queued).await.is_ok();
         }
         ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::render::{Encoding, Format, Framing};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_queue_is_bounded_in_bytes_as_well_as_chunks() {
+        let mut sinks = Sinks::default();
+        let encoding = Encoding {
+            format: Format::Json,
+            framing: Framing::Newline,
+        };
+        let metrics = Arc::new(DestinationMetrics::default());
+        let mut queue = sinks.add(encoding, metrics.clone());
+        let acks = Arc::new(AckState::default());
+        let big = || vec!["x".repeat(QUEUE_BYTES / 2 + 1)];
+        assert!(sinks.send(big(), 1, &acks, 1).await);
+        assert_eq!(
+            metrics.queued_bytes.load(Relaxed),
+            (QUEUE_BYTES / 2 + 1) as u64
+        );
+        // Two chunks fit in 64 chunks, but not in the bytes.
+        let second = sinks.send(big(), 1, &acks, 2);
+        tokio::pin!(second);
+        let waited = tokio::time::timeout(Duration::from_millis(100), &mut second).await;
+        assert!(waited.is_err(), "the second chunk passed the byte bound");
+        let first = queue.recv().await.expect("the first chunk");
+        assert_eq!(first.text.len(), QUEUE_BYTES / 2 + 1);
+        assert!(
+            second.await,
+            "the second chunk goes once the first is taken"
+        );
+        assert_eq!(metrics.queued.load(Relaxed), 1);
     }
 }
