@@ -67,6 +67,10 @@ fn engine() -> Result<Engine> {
     // heap instead of copying it.
     config.memory_init_cow(true);
     config.table_lazy_init(false);
+    // For `perf`: names the guest's compiled functions in /tmp/perf-PID.map.
+    if std::env::var_os("SANDLOG_PERFMAP").is_some_and(|v| v == "1") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     wt(Engine::new(&config)).context("creating the wasmtime engine")
 }
 
