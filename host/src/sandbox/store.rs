@@ -197,9 +197,17 @@ impl Sandboxes {
             u64::try_from((policy.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1)).unwrap_or(1);
         let slice_ms = u64::try_from(EPOCH_TICK.as_millis()).unwrap_or(u64::MAX) * ticks;
         store.set_epoch_deadline(ticks);
+        // tokio's yield_now, not wasmtime's own yield: a task that wakes
+        // itself at once goes back to the front of its worker's queue, and
+        // the worker looks at its timers and sockets only every 61 polls,
+        // so busy guests would keep sleeping ones from ever waking up.
+        // yield_now's wake-up waits until the worker has polled its driver.
         store.epoch_deadline_callback(move |ctx| {
             ctx.data().metrics.busy_ms.fetch_add(slice_ms, Relaxed);
-            Ok(wasmtime::UpdateDeadline::Yield(ticks))
+            Ok(wasmtime::UpdateDeadline::YieldCustom(
+                ticks,
+                Box::pin(tokio::task::yield_now()),
+            ))
         });
         Ok(store)
     }
