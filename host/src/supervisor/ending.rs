@@ -23,8 +23,9 @@ pub enum Ending {
     /// Its memory went above `recycle_above`: it was asked to exit and
     /// starts again in a fresh instance.
     Recycled,
-    /// The guest trapped at one of its policy's limits (`max_handles`):
-    /// the script's doing, reported as the limit it hit.
+    /// The guest hit one of its policy's limits and run() ended for it (a
+    /// trap at `max_handles`, a `MemoryError` out of run()): the script's
+    /// doing, reported as the limit it hit.
     LimitHit,
     /// The host could not give the source what its config grants (a state
     /// directory or a mount it cannot open): not the script's fault, and
@@ -55,6 +56,10 @@ pub fn classify_run(result: wasmtime::Result<Result<(), Failure>>) -> Ending {
         Ok(Ok(())) => {
             tracing::info!("run() returned");
             Ending::Returned
+        }
+        Ok(Err(f)) if f.kind == "MemoryError" => {
+            report_failure("limit hit (the policy's `memory`): run() raised", &f);
+            Ending::LimitHit
         }
         Ok(Err(f)) => {
             report_failure("run() raised", &f);
@@ -118,5 +123,29 @@ pub fn report_trap(what: &str, trap: &wasmtime::Error) -> Ending {
     } else {
         tracing::error!(error, "{what}: the guest trapped");
         Ending::Trapped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raised(kind: &str) -> wasmtime::Result<Result<(), Failure>> {
+        Ok(Err(Failure {
+            kind: kind.into(),
+            message: String::new(),
+            traceback: String::new(),
+        }))
+    }
+
+    #[test]
+    fn a_memory_error_out_of_run_is_a_limit_hit() {
+        assert_eq!(classify_run(raised("MemoryError")), Ending::LimitHit);
+        assert_eq!(classify_run(raised("ValueError")), Ending::Raised);
+        assert_eq!(classify_run(Ok(Ok(()))), Ending::Returned);
+        let trap = wasmtime::Error::msg("resource table has no free keys");
+        assert_eq!(classify_run(Err(trap)), Ending::LimitHit);
+        let trap = wasmtime::Error::msg("wasm trap: call stack exhausted");
+        assert_eq!(classify_run(Err(trap)), Ending::Trapped);
     }
 }
