@@ -56,25 +56,29 @@ pub struct DiskCap {
     limit: u64,
     /// Policy key that sets `limit`, for the host log.
     key: &'static str,
-    used: Mutex<u64>,
+    /// None until the first charge: counting is a walk of the directory,
+    /// kept out of every instance's start.
+    used: Mutex<Option<u64>>,
     reported: AtomicBool,
 }
 
 impl DiskCap {
-    /// A cap of `limit` bytes on the host directory `root`, counted now.
+    /// A cap of `limit` bytes on the host directory `root`, counted at
+    /// its first charge.
     pub fn new(root: &Path, limit: u64, key: &'static str) -> Arc<DiskCap> {
         Arc::new(DiskCap {
             root: root.to_path_buf(),
             limit,
             key,
-            used: Mutex::new(usage(root)),
+            used: Mutex::new(None),
             reported: AtomicBool::new(false),
         })
     }
 
     /// Takes `bytes` from what is left, or fails with ENOSPC.
     pub fn charge(&self, bytes: u64) -> io::Result<()> {
-        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        let used = guard.get_or_insert_with(|| usage(&self.root));
         if used.saturating_add(bytes) > self.limit {
             *used = usage(&self.root);
         }
@@ -147,6 +151,14 @@ impl DiskCaps {
 
     fn of(&self, fd: &Resource<Descriptor>) -> Option<Arc<DiskCap>> {
         self.open.get(&fd.rep()).cloned()
+    }
+
+    /// Charges `bytes` to the cap of `fd`'s directory, if it has one.
+    fn charge(&self, fd: &Resource<Descriptor>, bytes: u64) -> Result<(), ErrorCode> {
+        match self.open.get(&fd.rep()) {
+            Some(cap) => cap.charge_code(bytes),
+            None => Ok(()),
+        }
     }
 
     /// Every new descriptor is recorded, capped or not: a handle number
@@ -286,9 +298,7 @@ pub fn cap<T: DiskView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()
         "[method]descriptor.write",
         |mut store, (fd, buffer, offset): (Resource<Descriptor>, Vec<u8>, Filesize)| {
             Box::new(async move {
-                if let Some(cap) = store.data_mut().disk().of(&fd)
-                    && let Err(code) = cap.charge_code(buffer.len() as u64)
-                {
+                if let Err(code) = store.data_mut().disk().charge(&fd, buffer.len() as u64) {
                     return Ok((Err(code),));
                 }
                 let result =
@@ -302,9 +312,7 @@ pub fn cap<T: DiskView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()
         "[method]descriptor.set-size",
         |mut store, (fd, size): (Resource<Descriptor>, Filesize)| {
             Box::new(async move {
-                if let Some(cap) = store.data_mut().disk().of(&fd)
-                    && let Err(code) = cap.charge_code(size)
-                {
+                if let Err(code) = store.data_mut().disk().charge(&fd, size) {
                     return Ok((Err(code),));
                 }
                 let result =
@@ -317,9 +325,7 @@ pub fn cap<T: DiskView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()
         "[method]descriptor.create-directory-at",
         |mut store, (fd, path): (Resource<Descriptor>, String)| {
             Box::new(async move {
-                if let Some(cap) = store.data_mut().disk().of(&fd)
-                    && let Err(code) = cap.charge_code(BLOCK)
-                {
+                if let Err(code) = store.data_mut().disk().charge(&fd, BLOCK) {
                     return Ok((Err(code),));
                 }
                 let result = HostDescriptor::create_directory_at(
@@ -336,9 +342,7 @@ pub fn cap<T: DiskView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()
         "[method]descriptor.symlink-at",
         |mut store, (fd, old, new): (Resource<Descriptor>, String, String)| {
             Box::new(async move {
-                if let Some(cap) = store.data_mut().disk().of(&fd)
-                    && let Err(code) = cap.charge_code(BLOCK)
-                {
+                if let Err(code) = store.data_mut().disk().charge(&fd, BLOCK) {
                     return Ok((Err(code),));
                 }
                 let result =
@@ -359,9 +363,7 @@ pub fn cap<T: DiskView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()
             String,
         )| {
             Box::new(async move {
-                if let Some(cap) = store.data_mut().disk().of(&new_fd)
-                    && let Err(code) = cap.charge_code(BLOCK)
-                {
+                if let Err(code) = store.data_mut().disk().charge(&new_fd, BLOCK) {
                     return Ok((Err(code),));
                 }
                 let result = HostDescriptor::link_at(
@@ -438,8 +440,8 @@ mod tests {
         let file = dir.path().join("held");
         std::fs::write(&file, vec![0u8; 60 * 1024]).unwrap();
         let cap = DiskCap::new(dir.path(), 64 * 1024, "max_state_size");
-        assert_eq!(*cap.used.lock().unwrap(), 60 * 1024);
         cap.charge(4 * 1024).expect("fits");
+        assert_eq!(*cap.used.lock().unwrap(), Some(64 * 1024));
         let err = cap.charge(8 * 1024).expect_err("past the cap, recounted");
         assert_eq!(err.raw_os_error(), Some(ENOSPC));
         std::fs::remove_file(&file).unwrap();
