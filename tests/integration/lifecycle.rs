@@ -927,3 +927,60 @@ restart = "always"
     assert!(!out.stderr.contains("restarting"), "{}", out.stderr);
     assert!(!out.stderr.contains("trapped"), "{}", out.stderr);
 }
+
+/// A source waiting without a timeout in accept(), select(), a selector,
+/// an asyncio server or time.sleep is not woken until there is something
+/// for it: its guest runs for no epoch slice while it waits (each wake-up
+/// would count one), and SIGTERM still reaches every one of them at once.
+#[test]
+fn idle_waits_do_not_wake_the_guest_and_still_hear_request_exit() {
+    const MODES: [&str; 5] = ["accept", "select", "selectors", "asyncio", "sleep"];
+    let port = util::free_port();
+    let mut config = format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n\n");
+    for mode in MODES {
+        config.push_str(&format!(
+            "[[source]]\nname = \"{mode}\"\nscript = \"idle_waiter.py\"\nclass = \"Waiter\"\n\
+             options = {{ mode = \"{mode}\" }}\npolicy = {{ network.listen = [\"127.0.0.1:*\"] }}\n\n"
+        ));
+    }
+    config.push_str("[[destination]]\ntype = \"file\"\npath = \"out.jsonl\"\n");
+    let setup = Setup::new(&config).script("idle_waiter.py");
+    let child = setup.spawn();
+    assert!(
+        util::wait_for_file_lines(&setup.path("out.jsonl"), MODES.len(), LIMIT),
+        "not every source came up"
+    );
+    let busy = |scrape: &str, mode: &str| {
+        util::metric(
+            scrape,
+            &format!("sandlog_source_guest_busy_milliseconds_total{{source=\"{mode}\"}}"),
+        )
+        .unwrap_or_else(|| panic!("no busy time for {mode} in {scrape}"))
+    };
+    // Let the first waits begin, then watch them for two seconds.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = util::scrape_metrics(port);
+    std::thread::sleep(Duration::from_secs(2));
+    let after = util::scrape_metrics(port);
+    for mode in MODES {
+        let woke = busy(&after, mode) - busy(&before, mode);
+        // Waiting in 50 ms slices, each source ran 40 slices (400 ms) here.
+        assert!(woke <= 20.0, "{mode}: the guest ran {woke} ms while idle");
+    }
+    let signalled = Instant::now();
+    util::signal(&child, "TERM");
+    let out = util::wait(child, LIMIT);
+    let stop_time = signalled.elapsed();
+    out.assert_success();
+    assert!(!out.stderr.contains("interrupted"), "{}", out.stderr);
+    assert!(stop_time < Duration::from_secs(3), "stopping took {stop_time:?}");
+    let text = std::fs::read_to_string(setup.path("out.jsonl")).expect("output file");
+    let lines = util::json_lines(&text);
+    for mode in MODES {
+        let left = format!("left {mode}");
+        assert!(
+            lines.iter().any(|l| l["MESSAGE"] == left.as_str()),
+            "{mode} never left its wait: {lines:?}"
+        );
+    }
+}

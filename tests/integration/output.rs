@@ -272,16 +272,6 @@ fsync = "always"
     );
 }
 
-fn scrape(port: u16) -> String {
-    use std::io::{Read, Write};
-    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).expect("metrics listener");
-    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .expect("request");
-    let mut response = String::new();
-    conn.read_to_string(&mut response).expect("response");
-    response
-}
-
 #[test]
 fn metrics_are_served_for_prometheus() {
     let port = {
@@ -328,7 +318,7 @@ path = "out.jsonl"
         10,
         LIMIT
     ));
-    let response = scrape(port);
+    let response = util::scrape_metrics(port);
     util::signal(&child, "TERM");
     util::wait(child, LIMIT).assert_success();
     assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");

@@ -3,12 +3,15 @@
 A source blocked in time.sleep, select, a socket accept/recv or an asyncio
 loop must still get its request_exit() call promptly, and the messages it
 posted before blocking must reach the host before it waits. Each blocking
-primitive therefore first hands buffered messages to the host, then waits in
-a way that returns to Python when the host wants the source to exit:
+primitive therefore first hands buffered messages to the host, then waits
+in the host, which ends the wait early when the source should hear from it:
 
-- time.sleep waits in the host, which wakes it early for an exit;
-- select.select, select.poll and blocking socket calls wait in slices of
-  at most SLICE seconds and ask the host between slices.
+- time.sleep waits in the host's sleep;
+- select.select, select.poll and blocking socket calls announce their wait
+  (prepare-wait), then wait in WASI on the real descriptors for as long as
+  they were asked to; the host ends an announced wait, with nothing ready,
+  for an exit request or for the acks the source waits for. A wait costs
+  nothing however long it is.
 
 A sleep or a select/poll wait during which request_exit() was delivered
 returns early (a select with nothing ready), so that the usual
@@ -27,8 +30,6 @@ import socket as _socket
 import time as _time
 
 from . import runtime, socketpair
-
-SLICE = 0.05
 
 _real_select = _select.select
 _real_poll = getattr(_select, "poll", None)
@@ -53,10 +54,12 @@ def sleep(secs):
         remaining = deadline - _real_monotonic()
 
 
-def _slices(timeout, end_on_exit):
-    """Yield wait slices until `timeout` (None: forever) has passed,
-    delivering a pending exit request between them. With `end_on_exit`,
-    a delivered exit request ends the wait with a last zero slice."""
+def _waits(timeout, end_on_exit):
+    """Yield the lengths (None: no limit) of the WASI waits that make up a
+    wait of `timeout` seconds (None: forever), each announced to the host.
+    After a wait that came back with nothing, the exit request or the acks
+    that ended it are taken; with `end_on_exit`, a delivered exit request
+    ends the wait with a last zero-length one."""
     told = runtime.exit_delivered()
     runtime.flush()
     if end_on_exit and runtime.exit_delivered() and not told:
@@ -64,18 +67,37 @@ def _slices(timeout, end_on_exit):
         return
     deadline = None if timeout is None else _real_monotonic() + max(timeout, 0)
     while True:
-        if deadline is None:
-            part = SLICE
-        else:
+        remaining = None
+        if deadline is not None:
             remaining = deadline - _real_monotonic()
             if remaining <= 0:
                 yield 0
                 return
-            part = min(remaining, SLICE)
+        came, part = runtime.prepare_wait(remaining)
+        if came and end_on_exit:
+            yield 0
+            return
         yield part
         if runtime.poll_exit() and end_on_exit:
             yield 0
             return
+
+
+def _real_select_waiting(rlist, wlist, xlist, part):
+    """select() on the real descriptors for `part` seconds (None: no
+    limit). With no descriptors the wait is a host sleep: WASI cannot poll
+    an empty list."""
+    if rlist or wlist or xlist:
+        return _real_select(rlist, wlist, xlist, part)
+    if part is None:
+        runtime.sleep_part(_FOREVER)
+    elif part > 0:
+        runtime.sleep_part(part)
+    return [], [], []
+
+
+# A wait without a limit, in seconds, for the host's sleep (which takes one).
+_FOREVER = 365 * 86400.0
 
 
 def _fd(obj):
@@ -104,7 +126,7 @@ def _ready_now(fd, readable):
 
 
 def select(rlist, wlist, xlist, timeout=None):
-    """select.select, waiting in exit-aware slices. In-sandbox socket pair
+    """select.select, its waits announced to the host. In-sandbox socket pair
     ends (see socketpair.py) and sockets with data held in the sandbox are
     answered here: when one is ready, the real descriptors are only
     polled."""
@@ -124,29 +146,39 @@ def select(rlist, wlist, xlist, timeout=None):
             return r + [o for o in rr if o not in r], w + ww, x
     if timeout == 0:
         return _real_select(rlist, wlist, xlist, 0)
-    for part in _slices(timeout, True):
-        r, w, x = _real_select(rlist, wlist, xlist, part)
+    for part in _waits(timeout, True):
+        r, w, x = _real_select_waiting(rlist, wlist, xlist, part)
         if r or w or x or part == 0:
             return r, w, x
     return [], [], []
 
 
+def _millis(secs):
+    """A poll() timeout in whole milliseconds, rounded up so that a short
+    wait is not a busy one."""
+    return max(0, -int(-secs * 1000 // 1))
+
+
 class poll:
-    """select.poll, waiting in exit-aware slices (see select above for the
-    descriptors it answers itself)."""
+    """select.poll, its waits announced to the host (see select above for
+    the descriptors it answers itself)."""
 
     def __init__(self):
         self._poll = _real_poll()
         # What is registered, by file number: in-sandbox pair ends only
         # here, real descriptors here and in the real poll object.
         self._masks = {}
+        # The real descriptors registered: without any, a wait is a host
+        # sleep.
+        self._real = set()
 
     def register(self, fd, eventmask=_select.POLLIN | _select.POLLPRI | _select.POLLOUT):
         fd = _fd(fd)
         self._masks[fd] = eventmask
         if socketpair.is_pair_fd(fd):
             return None
-        return self._poll.register(fd, eventmask)
+        self._poll.register(fd, eventmask)
+        self._real.add(fd)
 
     def modify(self, fd, eventmask):
         fd = _fd(fd)
@@ -162,6 +194,7 @@ class poll:
         self._masks.pop(fd, None)
         if socketpair.is_pair_fd(fd):
             return None
+        self._real.discard(fd)
         return self._poll.unregister(fd)
 
     def _ready_events(self):
@@ -193,51 +226,49 @@ class poll:
             timeout = timeout / 1000.0
         else:
             timeout = None
-        for part in _slices(timeout, True):
-            events = self._poll.poll(int(part * 1000) if part else 0)
+        for part in _waits(timeout, True):
+            if not self._real:
+                _real_select_waiting([], [], [], part)
+                events = []
+            else:
+                events = self._poll.poll(None if part is None else _millis(part))
             if events or part == 0:
                 return events
         return []
 
 
 def wait_fd(fd, readable, deadline):
-    """Wait until `fd` is ready for reading (or writing), in exit-aware
-    slices, until `deadline` (a monotonic time; None: no limit). True when
-    it is ready, False when the deadline passed. An exit request does not
-    end the wait: the source's request_exit() closing the socket does."""
-    runtime.flush()
+    """Wait until `fd` is ready for reading (or writing) until `deadline`
+    (a monotonic time; None: no limit). True when it is ready, False when
+    the deadline passed. An exit request does not end the wait: the
+    source's request_exit() closing the socket does."""
+    timeout = None if deadline is None else max(deadline - _real_monotonic(), 0)
+    return _wait_ready(fd, readable, timeout)
+
+
+def _wait_ready(fd, readable, timeout):
     r = [fd] if readable else []
     w = [] if readable else [fd]
-    while True:
-        if deadline is None:
-            part = SLICE
-        else:
-            part = min(max(deadline - _real_monotonic(), 0), SLICE)
+    for part in _waits(timeout, False):
         rr, ww, _ = _real_select(r, w, [], part)
         if rr or ww:
             return True
-        if deadline is not None and _real_monotonic() >= deadline:
+        if part == 0:
             return False
-        runtime.poll_exit()
+    return False
 
 
 def _wait(sock, readable):
-    """Wait until a socket in blocking or timeout mode is ready, in
-    exit-aware slices. Raises TimeoutError when its timeout passes."""
+    """Wait until a socket in blocking or timeout mode is ready. Raises
+    TimeoutError when its timeout passes."""
     timeout = sock.gettimeout()
     if timeout == 0:
         return
     fd = sock.fileno()
     if fd < 0:
         return
-    r = [fd] if readable else []
-    w = [] if readable else [fd]
-    for part in _slices(timeout, False):
-        rr, ww, _ = _real_select(r, w, [], part)
-        if rr or ww:
-            return
-        if part == 0:
-            raise TimeoutError("timed out")
+    if not _wait_ready(fd, readable, timeout):
+        raise TimeoutError("timed out")
 
 
 def connection_error(exc):

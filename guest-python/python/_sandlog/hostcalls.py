@@ -18,6 +18,7 @@ set_transport_name = _host.set_transport_name
 # Waiting and asking where the source stands (acks, an exit request).
 sleep = _host.sleep
 poll = _host.poll
+prepare_wait = _host.prepare_wait
 
 # The host log.
 log = _host.log

@@ -6,7 +6,8 @@ anew for every call, so all state lives here at module level.
 AxoSyslog calls request_exit() from another thread while run() is working.
 A WebAssembly instance has one thread, so the host marks the exit as wanted
 and the guest calls request_exit() itself at its next contact with the
-host: a post, a flush, a sleep, or a slice of a blocking wait.
+host: a post, a flush, a sleep, or a blocking wait (which the host ends
+early for it).
 """
 
 import sys
@@ -147,11 +148,11 @@ def poll_exit():
     return on_status(host.poll())
 
 
-def sleep_part(secs):
-    """Sleep in the host for up to `secs`, woken early for an exit request,
-    for the acks that a waiting ack tracker or a suspended source needs, or
-    when a partial ack batch is due. True when the exit request came."""
-    nanos = int(secs * 1e9)
+def _wake_target(secs):
+    """For a wait of up to `secs` (None: no limit): the ack count that
+    should end it (0: none), since a waiting ack tracker or a suspended
+    source needs the acks, and the wait's length, cut to when a partial
+    ack batch is due."""
     wake_at = 0
     if ack_tracker is not None:
         if ack_tracker._waiting():
@@ -159,10 +160,28 @@ def sleep_part(secs):
         due = ack_tracker._deadline()
         if due is not None:
             import time
-            nanos = max(0, min(nanos, int((due - time.monotonic()) * 1e9)))
+            left = max(0.0, due - time.monotonic())
+            secs = left if secs is None else min(secs, left)
     if _suspended:
         wake_at = _acked + 1
-    return on_status(host.sleep(nanos, wake_at))
+    return wake_at, secs
+
+
+def sleep_part(secs):
+    """Sleep in the host for up to `secs`, woken early for an exit request,
+    for the acks that a waiting ack tracker or a suspended source needs, or
+    when a partial ack batch is due. True when the exit request came."""
+    wake_at, secs = _wake_target(secs)
+    return on_status(host.sleep(int(secs * 1e9), wake_at))
+
+
+def prepare_wait(secs):
+    """Announce a WASI wait of up to `secs` (None: no limit) to the host,
+    which ends it early, with nothing ready, for an exit request or for
+    the acks this source waits for (see sleep_part). Returns whether the
+    exit request came with this call, and how long the wait may be."""
+    wake_at, secs = _wake_target(secs)
+    return on_status(host.prepare_wait(wake_at)), secs
 
 
 def _window_full():

@@ -12,8 +12,8 @@ written (for a file: written and flushed), as in AxoSyslog.
   or `timeout` milliseconds after the first of a partial batch.
 
 A WebAssembly instance has one thread, so callbacks run in the source's
-own thread at its next contact with the host (a post, a sleep, a slice of
-a blocking wait), and once more after run() returns, before deinit(), with
+own thread at its next contact with the host (a post, a sleep, a blocking
+wait, which the host ends when acks the tracker waits for come), and once more after run() returns, before deinit(), with
 the acks of everything the destinations wrote by then.
 """
 

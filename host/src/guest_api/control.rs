@@ -5,9 +5,12 @@
 //! guest is told at its next contact with the host, and a host wait ends
 //! at once.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use tokio::sync::Notify;
+
+use crate::pipeline::acks::AckState;
 
 const EXIT_NONE: u8 = 0;
 const EXIT_WANTED: u8 = 1;
@@ -68,6 +71,50 @@ impl Control {
                 return;
             }
             notified.await;
+        }
+    }
+
+    /// Resolves while an exit is wanted that the guest has not been told.
+    async fn pending(&self) {
+        loop {
+            let notified = self.wake.notified();
+            if self.exit_pending() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// What ends a wait the guest announced (prepare-wait) before it: an exit
+/// request it has not been told, or the acks it waits for.
+pub struct WaitEnds {
+    control: Arc<Control>,
+    acks: Arc<AckState>,
+    /// The ack count that ends the wait; 0: acks do not.
+    wake_at_acked: u64,
+}
+
+impl WaitEnds {
+    pub fn new(control: Arc<Control>, acks: Arc<AckState>, wake_at_acked: u64) -> Self {
+        Self {
+            control,
+            acks,
+            wake_at_acked,
+        }
+    }
+
+    /// Resolves when the wait should end (at once if it should already).
+    pub async fn came(&self) {
+        let acked = async {
+            if self.wake_at_acked == 0 {
+                std::future::pending::<()>().await;
+            }
+            self.acks.reached(self.wake_at_acked).await;
+        };
+        tokio::select! {
+            _ = self.control.pending() => {}
+            _ = acked => {}
         }
     }
 }

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::control::Control;
+use super::control::{Control, WaitEnds};
 use super::gate::{Gate, LogBudget, clip};
 use crate::bindings::sandlog::guest::{host, types};
 use crate::bindings::{LogLevel, MessageBlock, Status};
@@ -25,6 +25,9 @@ pub struct GuestApi {
     gate: Gate,
     delivery: Delivery,
     log_budget: Arc<LogBudget>,
+    /// The ack count given by the last prepare-wait, until a WASI poll
+    /// takes it.
+    announced_wait: Option<u64>,
 }
 
 impl GuestApi {
@@ -41,7 +44,23 @@ impl GuestApi {
             control,
             delivery,
             log_budget,
+            announced_wait: None,
         }
+    }
+
+    /// What ends the wait the guest announced with prepare-wait, for the
+    /// first WASI poll after it; None when it announced none.
+    pub fn take_announced_wait(&mut self) -> Option<WaitEnds> {
+        let wake_at_acked = self.announced_wait.take()?;
+        Some(self.wait_ends(wake_at_acked))
+    }
+
+    fn wait_ends(&self, wake_at_acked: u64) -> WaitEnds {
+        WaitEnds::new(
+            self.control.clone(),
+            self.delivery.ack_state().clone(),
+            wake_at_acked,
+        )
     }
 
     /// Hands on everything the guest posted and waits until the
@@ -66,7 +85,10 @@ impl GuestApi {
         self.delivery.acks()
     }
 
-    fn status(&self) -> Status {
+    /// What the guest hears at a contact. Any contact but the wait itself
+    /// withdraws an announced wait, so that it cannot end a later one.
+    fn status(&mut self) -> Status {
+        self.announced_wait = None;
         Status {
             exit: self.control.take(),
             acked: self.delivery.ack_state().acked(),
@@ -111,21 +133,10 @@ impl host::Host for GuestApi {
 
     async fn sleep(&mut self, nanos: u64, wake_at_acked: u64) -> Status {
         self.delivery.close_pending().await;
-        let control = self.control.clone();
-        let acks = self.delivery.ack_state().clone();
-        let woken = control.woken();
-        if !control.exit_pending() {
-            let acked = async {
-                if wake_at_acked == 0 {
-                    std::future::pending::<()>().await;
-                }
-                acks.reached(wake_at_acked).await;
-            };
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_nanos(nanos)) => {}
-                _ = woken => {}
-                _ = acked => {}
-            }
+        let ends = self.wait_ends(wake_at_acked);
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_nanos(nanos)) => {}
+            _ = ends.came() => {}
         }
         self.status()
     }
@@ -133,6 +144,13 @@ impl host::Host for GuestApi {
     async fn poll(&mut self) -> Status {
         self.delivery.close_pending().await;
         self.status()
+    }
+
+    async fn prepare_wait(&mut self, wake_at_acked: u64) -> Status {
+        self.delivery.close_pending().await;
+        let status = self.status();
+        self.announced_wait = Some(wake_at_acked);
+        status
     }
 
     async fn log(&mut self, level: LogLevel, text: String) {

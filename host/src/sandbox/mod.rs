@@ -7,6 +7,7 @@
 //! - [`stdio`]: the guest's raw stdout and stderr, as host log lines;
 //! - [`disk`]: size caps on the directories a guest may write;
 //! - [`socket_errors`]: socket errors mended for the guest's C library;
+//! - [`wait`]: the guest's WASI waits, ended early for an exit request;
 //! - [`store`]: the store of one source, built from all of the above.
 
 pub mod disk;
@@ -17,6 +18,7 @@ pub mod policy;
 pub mod socket_errors;
 pub mod stdio;
 pub mod store;
+pub mod wait;
 
 pub use policy::Policy;
 pub use store::{SandboxSpec, Sandboxes, SourceState};

@@ -25,9 +25,11 @@ use super::network::address_check;
 use super::paths;
 use super::policy::{MountMode, Policy};
 use super::stdio::LogLines;
+use super::wait::WaitView;
 use crate::bindings::{SandlogSource, SandlogSourcePre};
 use crate::engine::{EPOCH_TICK, Runtime, wt};
 use crate::guest_api::GuestApi;
+use crate::guest_api::control::WaitEnds;
 use crate::guest_api::tls::{HasTls, TlsCtx, TlsView};
 use crate::metrics::SourceMetrics;
 
@@ -46,6 +48,16 @@ pub struct SourceState {
 impl DiskView for SourceState {
     fn disk(&mut self) -> &mut DiskCaps {
         &mut self.disk
+    }
+}
+
+impl WaitView for SourceState {
+    fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+
+    fn announced_wait(&mut self) -> Option<WaitEnds> {
+        self.api.take_announced_wait()
     }
 }
 
@@ -81,6 +93,7 @@ impl Sandboxes {
             .context("linking WASI into the guest")?;
         wt(super::socket_errors::mend(&mut linker)).context("mending socket errors")?;
         wt(super::disk::cap(&mut linker)).context("capping the writable directories")?;
+        wt(super::wait::race_exit(&mut linker)).context("making WASI waits exit-aware")?;
         use crate::bindings::sandlog::guest::{host, tls, types};
         wt(host::add_to_linker::<_, HasSelf<GuestApi>>(
             &mut linker,
