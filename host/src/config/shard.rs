@@ -271,7 +271,10 @@ mod tests {
 
     #[test]
     fn pins_are_kept_and_checked_against_the_count() -> Result<()> {
-        let text = sources(30, "[[source]]\nname = \"pinned\"\nclass = \"A\"\ncode = \"\"\nshard = 2\n");
+        let text = sources(
+            30,
+            "[[source]]\nname = \"pinned\"\nclass = \"A\"\ncode = \"\"\nshard = 2\n",
+        );
         for i in 0..3 {
             let picked = config(&text).select_shard(Some(shard(&format!("{i}/3"))))?;
             let has = picked.sources.iter().any(|s| s.name == "pinned");
