@@ -49,9 +49,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run every source of CONFIG until all have finished, or until SIGINT
-    /// or SIGTERM (request_exit, then at most each source's exit grace; a
-    /// second signal interrupts at once). SIGHUP reloads CONFIG.
+    /// Run every source of CONFIG until all have finished (with a shard:
+    /// until a signal), or until SIGINT or SIGTERM (request_exit, then at
+    /// most each source's exit grace; a second signal interrupts at once).
+    /// SIGHUP reloads CONFIG.
     #[command(
         after_help = "Messages go to the destinations of CONFIG as JSON lines (stdout when it names none); \
 the host log goes to stderr.\n\nExit status: 0 once every source has ended and every message is written; \

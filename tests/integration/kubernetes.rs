@@ -198,6 +198,11 @@ fn the_kubernetes_example_is_wired_and_its_config_checks() {
     let mut seen = BTreeSet::new();
     for i in 0..replicas {
         let out = check(&config_file, &["--shard", &format!("{i}/{replicas}")]);
+        assert!(
+            out.stdout.contains("ok      "),
+            "pod {i} runs nothing: {}",
+            out.stdout
+        );
         for name in out
             .stdout
             .lines()
