@@ -82,6 +82,7 @@ pub async fn run(
     mut reload: tokio::sync::mpsc::Receiver<Config>,
 ) -> Result<Outcome> {
     let sinks = SinkSet::start(&config.destinations, &registry).await?;
+    crate::sandbox::host_capacity::warn_if_short(config.sources.len());
     let env = Arc::new(SourceEnv {
         sandboxes: Sandboxes::new(&runtime)?,
         runtime,
