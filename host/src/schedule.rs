@@ -454,8 +454,10 @@ mod tests {
         let task = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(task);
         let mut slice = Slice::new(COARSE_TICK);
-        let mut fut = pin!(t.wait(&mut slice, std::future::ready(7)));
-        assert_eq!(poll_once(fut.as_mut(), &waker), Poll::Ready(7));
+        {
+            let mut fut = pin!(t.wait(&mut slice, std::future::ready(7)));
+            assert_eq!(poll_once(fut.as_mut(), &waker), Poll::Ready(7));
+        }
         assert_eq!(slice.rested_us, 0);
     }
 
