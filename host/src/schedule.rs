@@ -373,9 +373,7 @@ pub fn at_epoch(slice: &mut Slice, busy_ms: &AtomicU64) -> wasmtime::UpdateDeadl
     }
     match turn {
         Turn::Run => wasmtime::UpdateDeadline::Continue(1),
-        Turn::Yield => {
-            wasmtime::UpdateDeadline::YieldCustom(0, Box::pin(tokio::task::yield_now()))
-        }
+        Turn::Yield => wasmtime::UpdateDeadline::YieldCustom(0, Box::pin(tokio::task::yield_now())),
     }
 }
 

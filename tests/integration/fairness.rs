@@ -44,7 +44,11 @@ fn poster_time(spinners: usize, count: usize) -> f64 {
     let text = std::fs::read_to_string(&out).unwrap_or_default();
     let ticks = util::json_lines(&text)
         .iter()
-        .filter(|m| m["MESSAGE"].as_str().is_some_and(|t| t.starts_with("tick ")))
+        .filter(|m| {
+            m["MESSAGE"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("tick "))
+        })
         .count();
     assert_eq!(ticks, count, "every post reached the file");
     took.unwrap_or_else(|| panic!("the poster did not finish within {LIMIT:?}"))
@@ -56,5 +60,8 @@ fn poster_time(spinners: usize, count: usize) -> f64 {
 #[test]
 fn a_source_that_sleeps_between_posts_gets_its_turn_beside_busy_ones() {
     let took = poster_time(12, 40);
-    assert!(took < 1.5, "40 posts 5 ms apart took {took:.2} s beside 12 spinners");
+    assert!(
+        took < 1.5,
+        "40 posts 5 ms apart took {took:.2} s beside 12 spinners"
+    );
 }

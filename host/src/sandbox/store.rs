@@ -210,7 +210,10 @@ impl Sandboxes {
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut ctx| {
             let state = ctx.data_mut();
-            Ok(schedule::at_epoch(state.api.slice_mut(), &state.metrics.busy_ms))
+            Ok(schedule::at_epoch(
+                state.api.slice_mut(),
+                &state.metrics.busy_ms,
+            ))
         });
         Ok(store)
     }
