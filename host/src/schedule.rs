@@ -14,9 +14,10 @@
 //!   moment ([`Turns::wait_until`]), because the runtime's timer only
 //!   fires once a worker gets round to its timers, which busy guests
 //!   delay;
-//! - a busy guest is looked at every [`FINE_TICK`] ([`at_epoch`]): while
-//!   a source is woken or due, it steps aside (yields) at once instead of
-//!   running out its slice, so the worker gets to its timers and to the
+//! - a busy guest (one that ran a whole slice since it last rested) is
+//!   looked at every [`FINE_TICK`] ([`at_epoch`]): while a source is woken
+//!   or due, it steps aside (yields) at once instead of running out its
+//!   slice, so the worker gets to its timers and to the
 //!   woken source within about a tick. A guest that stepped aside
 //!   [`MAX_STEP_ASIDE`] times in a row runs for a tick, so that a flood of
 //!   wake-ups cannot starve it;
@@ -284,6 +285,11 @@ impl Drop for Watch {
 pub struct Slice {
     length_us: u64,
     used_us: u64,
+    /// Run time not paid back by rests, up to one slice; the slice
+    /// yields do not reset it. At a whole slice the guest is busy: it
+    /// steps aside for woken sources. Below, it is one of them (a
+    /// source that rests more than it runs), and runs out its slice.
+    unrested_us: u64,
     /// When the guest was last seen at a tick.
     last_us: Option<u64>,
     /// Time spent in waits since then.
@@ -301,6 +307,7 @@ impl Slice {
         Self {
             length_us: u64::try_from(length.as_micros()).unwrap_or(u64::MAX),
             used_us: 0,
+            unrested_us: 0,
             last_us: None,
             rested_us: 0,
             yielded: false,
@@ -326,6 +333,9 @@ impl Slice {
         let yielded = std::mem::take(&mut self.yielded);
         let ran = if yielded { 0 } else { gap - rested };
         self.used_us = (self.used_us + ran).saturating_sub(rested);
+        self.unrested_us = (self.unrested_us + ran)
+            .saturating_sub(rested)
+            .min(self.length_us);
         self.unreported_us += ran;
         let ran_ms = self.unreported_us / 1000;
         self.unreported_us %= 1000;
@@ -338,7 +348,10 @@ impl Slice {
             self.used_us = 0;
             self.stepped_aside = 0;
             Turn::Yield
-        } else if self.stepped_aside < MAX_STEP_ASIDE && turns.someone_waits() {
+        } else if self.unrested_us >= self.length_us
+            && self.stepped_aside < MAX_STEP_ASIDE
+            && turns.someone_waits()
+        {
             self.stepped_aside += 1;
             Turn::Yield
         } else {
@@ -597,11 +610,14 @@ mod tests {
     #[test]
     fn a_busy_guest_steps_aside_for_a_woken_source_but_not_forever() {
         let t = turns();
-        let mut s = Slice::new(Duration::from_millis(100));
-        assert_eq!(s.at_tick(t, 0).0, Turn::Run);
-        assert_eq!(s.at_tick(t, 1000).0, Turn::Run);
+        let mut s = Slice::new(Duration::from_millis(10));
+        for ms in 0..10u64 {
+            assert_eq!(s.at_tick(t, ms * 1000).0, Turn::Run);
+        }
+        assert_eq!(s.at_tick(t, 10_000).0, Turn::Yield, "its slice is up");
+        assert_eq!(s.at_tick(t, 12_000).0, Turn::Run);
         t.woken.fetch_add(1, SeqCst);
-        let mut now = 2000;
+        let mut now = 13_000;
         for _ in 0..MAX_STEP_ASIDE {
             assert_eq!(s.at_tick(t, now).0, Turn::Yield);
             now += 3000;
@@ -611,6 +627,23 @@ mod tests {
         assert_eq!(s.at_tick(t, now + 1000).0, Turn::Yield);
         t.woken.fetch_sub(1, SeqCst);
         assert_eq!(s.at_tick(t, now + 5000).0, Turn::Run);
+    }
+
+    #[test]
+    fn a_source_that_rests_more_than_it_runs_does_not_step_aside() {
+        let t = turns();
+        let mut s = Slice::new(Duration::from_millis(10));
+        t.woken.fetch_add(1, SeqCst);
+        // Woken with the others: it runs out its slice like before.
+        for ms in 0..10u64 {
+            assert_eq!(s.at_tick(t, ms * 1000).0, Turn::Run);
+        }
+        assert_eq!(s.at_tick(t, 10_000).0, Turn::Yield, "its slice is up");
+        assert_eq!(s.at_tick(t, 11_000).0, Turn::Yield, "now it is busy");
+        // A rest of half a slice makes it one of the woken ones again.
+        s.rested(Duration::from_millis(5));
+        assert_eq!(s.at_tick(t, 17_000).0, Turn::Run);
+        t.woken.fetch_sub(1, SeqCst);
     }
 
     #[test]
