@@ -23,10 +23,12 @@ use wasmtime::component::Component;
 use wasmtime::{Config, Engine};
 
 use self::bytecode::BytecodeCache;
+use crate::schedule::{self, TURNS};
 
-/// How often the epoch advances. A running guest yields to the executor at
-/// every tick, which keeps a busy source from starving the others.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// The scheduling tick: `cpu` slices are whole multiples of it. The epoch
+/// advances this often while no guest is busy, and every
+/// [`schedule::FINE_TICK`] while one is (see [`crate::schedule`]).
+pub const EPOCH_TICK: Duration = schedule::COARSE_TICK;
 
 /// Everything shared by all sources.
 pub struct Runtime {
@@ -224,7 +226,7 @@ fn start_epoch_ticker(engine: &Engine) {
             while let Some(engine) = weak.upgrade() {
                 engine.increment_epoch();
                 drop(engine);
-                thread::sleep(EPOCH_TICK);
+                thread::sleep(TURNS.tick_period());
             }
         });
     if let Err(e) = spawned {

@@ -16,9 +16,10 @@
 //! - [`tls`]: TLS sessions for the guests' own connections, on rustls,
 //!   under each source's policy.
 //! - [`engine`]: the wasmtime engine, the compiled guest and the caches.
-//! - [`metrics`], [`logging`], [`bindings`], [`units`]: counters, the
-//!   host's own log, the types generated from `wit/`, and the bounds of
-//!   config durations, which every room may use.
+//! - [`metrics`], [`logging`], [`bindings`], [`units`], [`schedule`]:
+//!   counters, the host's own log, the types generated from `wit/`, the
+//!   bounds of config durations, and who runs next when more guests are
+//!   runnable than there are cores, which every room may use.
 //!
 //! `docs/architecture.md` tells the path of a message through them.
 
@@ -30,6 +31,7 @@ pub mod logging;
 pub mod metrics;
 pub mod pipeline;
 pub mod sandbox;
+pub mod schedule;
 pub mod sinks;
 pub mod supervisor;
 pub mod tls;

@@ -10,6 +10,7 @@ mod util;
 mod api;
 mod config_errors;
 mod differential;
+mod fairness;
 mod flow;
 mod hostile;
 mod kubernetes;

@@ -16,6 +16,7 @@ use crate::bindings::sandlog::guest::{host, types};
 use crate::bindings::{LogLevel, MessageBlock, Status};
 use crate::pipeline::acks::AckState;
 use crate::pipeline::delivery::{Delivery, Stats};
+use crate::schedule::{Slice, TURNS};
 
 /// What a source's guest API holds: the source's name, the supervisor's
 /// handle on it and its way to the destinations.
@@ -28,6 +29,9 @@ pub struct GuestApi {
     /// The ack count given by the last prepare-wait, until a WASI poll
     /// takes it.
     announced_wait: Option<u64>,
+    /// The guest's use of its `cpu` slice; every wait in a call goes
+    /// through [`TURNS`] with it.
+    slice: Slice,
 }
 
 impl GuestApi {
@@ -45,7 +49,13 @@ impl GuestApi {
             delivery,
             log_budget,
             announced_wait: None,
+            slice: Slice::new(crate::schedule::COARSE_TICK),
         }
+    }
+
+    /// The guest's use of its `cpu` slice, for the epoch deadline.
+    pub fn slice_mut(&mut self) -> &mut Slice {
+        &mut self.slice
     }
 
     /// What ends the wait the guest announced with prepare-wait, for the
@@ -85,6 +95,13 @@ impl GuestApi {
         self.delivery.acks()
     }
 
+    /// Hands on what unbuffered mode holds, waiting as the guest.
+    async fn close_pending(&mut self) {
+        TURNS
+            .wait(&mut self.slice, self.delivery.close_pending())
+            .await;
+    }
+
     /// What the guest hears at a contact. Any contact but the wait itself
     /// withdraws an announced wait, so that it cannot end a later one.
     fn status(&mut self) -> Status {
@@ -106,12 +123,14 @@ impl host::Host for GuestApi {
             .gate
             .check_block(&mut block, |msg| delivery.render_pending(msg));
         delivery.count_pending(verdict, started);
-        delivery.bound_pending().await;
+        TURNS.wait(&mut self.slice, delivery.bound_pending()).await;
         self.status()
     }
 
     async fn close_batch(&mut self) {
-        self.delivery.close_batch().await;
+        TURNS
+            .wait(&mut self.slice, self.delivery.close_batch())
+            .await;
     }
 
     async fn post_messages(&mut self, mut block: MessageBlock) -> Status {
@@ -121,33 +140,44 @@ impl host::Host for GuestApi {
             .gate
             .check_block(&mut block, |msg| delivery.render(&mut batch, msg));
         let closes = block.closes.as_ref().map(|c| c.len() as u64);
-        delivery.post_block(batch, verdict, closes).await;
+        TURNS
+            .wait(&mut self.slice, delivery.post_block(batch, verdict, closes))
+            .await;
         self.status()
     }
 
     async fn set_transport_name(&mut self, name: String) {
         if self.gate.transport(&name) {
-            self.delivery.set_transport(&name).await;
+            TURNS
+                .wait(&mut self.slice, self.delivery.set_transport(&name))
+                .await;
         }
     }
 
     async fn sleep(&mut self, nanos: u64, wake_at_acked: u64) -> Status {
-        self.delivery.close_pending().await;
+        self.close_pending().await;
         let ends = self.wait_ends(wake_at_acked);
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_nanos(nanos)) => {}
-            _ = ends.came() => {}
+        let length = Duration::from_nanos(nanos);
+        let rest = async {
+            tokio::select! {
+                _ = tokio::time::sleep(length) => {}
+                _ = ends.came() => {}
+            }
+        };
+        match Instant::now().checked_add(length) {
+            Some(at) => TURNS.wait_until(&mut self.slice, at, rest).await,
+            None => TURNS.wait(&mut self.slice, rest).await,
         }
         self.status()
     }
 
     async fn poll(&mut self) -> Status {
-        self.delivery.close_pending().await;
+        self.close_pending().await;
         self.status()
     }
 
     async fn prepare_wait(&mut self, wake_at_acked: u64) -> Status {
-        self.delivery.close_pending().await;
+        self.close_pending().await;
         let status = self.status();
         self.announced_wait = Some(wake_at_acked);
         status

@@ -40,10 +40,10 @@ pub struct SourceMetrics {
     /// Linear memory of the current instance, and the most it has had.
     pub memory: AtomicU64,
     pub memory_peak: AtomicU64,
-    /// Time the guest was found running past its cpu slices, in
-    /// milliseconds: an upper estimate of its busy time at the epoch
-    /// tick's resolution (10 ms; a guest that wakes from a long wait
-    /// counts one slice at once).
+    /// Time the guest ran Python, in milliseconds, measured between the
+    /// epoch ticks at which it was found running (1 ms apart while some
+    /// guest is busy, 10 ms otherwise), less the time it waited in host
+    /// calls in between.
     pub busy_ms: AtomicU64,
     /// Lines of the guest's log output past its `log_rate`.
     pub log_suppressed: AtomicU64,
@@ -169,7 +169,7 @@ impl Registry {
             (
                 "sandlog_source_guest_busy_milliseconds_total",
                 "counter",
-                "Time the guest ran without yielding, counted in 10 ms epoch ticks.",
+                "Time the guest ran Python, measured at the epoch ticks it ran through.",
                 |m| m.busy_ms.load(Relaxed),
             ),
             (

@@ -11,7 +11,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 
 use anyhow::{Context as _, Result};
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
@@ -27,11 +26,12 @@ use super::policy::{MountMode, Policy};
 use super::stdio::LogLines;
 use super::wait::WaitView;
 use crate::bindings::{SandlogSource, SandlogSourcePre};
-use crate::engine::{EPOCH_TICK, Runtime, wt};
+use crate::engine::{Runtime, wt};
 use crate::guest_api::GuestApi;
 use crate::guest_api::control::WaitEnds;
 use crate::guest_api::tls::{HasTls, TlsCtx, TlsView};
 use crate::metrics::SourceMetrics;
+use crate::schedule::{self, Slice};
 
 /// Everything a source's store holds.
 pub struct SourceState {
@@ -52,8 +52,8 @@ impl DiskView for SourceState {
 }
 
 impl WaitView for SourceState {
-    fn table(&mut self) -> &mut ResourceTable {
-        &mut self.table
+    fn table_and_slice(&mut self) -> (&mut ResourceTable, &mut Slice) {
+        (&mut self.table, self.api.slice_mut())
     }
 
     fn announced_wait(&mut self) -> Option<WaitEnds> {
@@ -203,23 +203,16 @@ impl Sandboxes {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        // Yield to the executor every `cpu` slice: fairness between sources,
-        // and a busy guest can be stopped by dropping its call. Each slice the
-        // guest used up is counted: its busy time, at the tick's resolution.
-        let ticks =
-            u64::try_from((policy.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1)).unwrap_or(1);
-        let slice_ms = u64::try_from(EPOCH_TICK.as_millis()).unwrap_or(u64::MAX) * ticks;
-        store.set_epoch_deadline(ticks);
-        // tokio's yield_now, not wasmtime's own yield: a task that wakes
-        // itself at once goes back to the front of its worker's queue, and
-        // the worker looks at its timers and sockets only every 61 polls,
-        // so busy guests would keep sleeping ones from ever waking up.
-        // yield_now's wake-up waits until the worker has polled its driver.
-        store.epoch_deadline_callback(move |ctx| {
-            ctx.data().metrics.busy_ms.fetch_add(slice_ms, Relaxed);
-            Ok(wasmtime::UpdateDeadline::YieldCustom(
-                ticks,
-                Box::pin(tokio::task::yield_now()),
+        // Yield to the executor every `cpu` slice, or sooner for a source
+        // that woke up (see `schedule`): fairness between sources, and a
+        // busy guest can be stopped by dropping its call.
+        *store.data_mut().api.slice_mut() = Slice::new(policy.cpu);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut ctx| {
+            let state = ctx.data_mut();
+            Ok(schedule::at_epoch(
+                state.api.slice_mut(),
+                &state.metrics.busy_ms,
             ))
         });
         Ok(store)

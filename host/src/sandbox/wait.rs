@@ -18,6 +18,7 @@ use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::p2::bindings::io::poll::Host as _;
 
 use crate::guest_api::control::WaitEnds;
+use crate::schedule::{Slice, TURNS};
 
 /// The poll interface as wasmtime-wasi defines it in the linker; the
 /// guest's older import version resolves to it.
@@ -25,7 +26,9 @@ const POLL: &str = "wasi:io/poll@0.2.12";
 
 /// What the shadowed poll needs of a store.
 pub trait WaitView: Send {
-    fn table(&mut self) -> &mut ResourceTable;
+    /// The store's handles, and the guest's use of its `cpu` slice (the
+    /// poll is a wait: see [`crate::schedule`]).
+    fn table_and_slice(&mut self) -> (&mut ResourceTable, &mut Slice);
     /// The announced wait's ends, taken by the poll that waits.
     fn announced_wait(&mut self) -> Option<WaitEnds>;
 }
@@ -40,19 +43,22 @@ pub fn race_exit<T: WaitView + 'static>(linker: &mut Linker<T>) -> wasmtime::Res
         |mut store, (pollables,): (Vec<Resource<DynPollable>>,)| {
             Box::new(async move {
                 let ends = store.data_mut().announced_wait();
-                let table = store.data_mut().table();
-                let ready = match ends {
-                    None => table.poll(pollables).await?,
-                    Some(ends) => {
-                        // Ready pollables win over an early end, so a busy
-                        // server is not held back by its own acks.
-                        tokio::select! {
-                            biased;
-                            ready = table.poll(pollables) => ready?,
-                            _ = ends.came() => Vec::new(),
+                let (table, slice) = store.data_mut().table_and_slice();
+                let wait = async {
+                    match ends {
+                        None => table.poll(pollables).await,
+                        Some(ends) => {
+                            // Ready pollables win over an early end, so a
+                            // busy server is not held back by its own acks.
+                            tokio::select! {
+                                biased;
+                                ready = table.poll(pollables) => ready,
+                                _ = ends.came() => Ok(Vec::new()),
+                            }
                         }
                     }
                 };
+                let ready = TURNS.wait(slice, wait).await?;
                 Ok((ready,))
             })
         },
