@@ -13,6 +13,7 @@ mod differential;
 mod flow;
 mod hostile;
 mod lifecycle;
+mod metrics;
 mod output;
 mod policy;
 mod syslog;
