@@ -188,7 +188,10 @@ class = "Sleeper"
         // Cut: an end of stream or a reset, not the client's own timeout.
         if let Err(e) = &read {
             assert!(
-                !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+                !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ),
                 "{what}: still open"
             );
         }
@@ -237,7 +240,10 @@ class = "Sleeper"
     let (code, body) = get(port, "/metrics").expect("the scrape is served");
     let took = started.elapsed();
     assert_eq!(code, 200);
-    assert!(body.contains("sandlog_source_state{source=\"idle\"}"), "{body}");
+    assert!(
+        body.contains("sandlog_source_state{source=\"idle\"}"),
+        "{body}"
+    );
     // Served only once the idle ones ahead of it were cut, two at a time,
     // 1 s each: after about 2 s, and well within the bound.
     assert!(

@@ -60,12 +60,16 @@ const SOURCE_SERIES: &[Series<SourceMetrics>] = &[
     counter("sandlog_source_batches", "Batches closed.", |m| {
         m.batches.load(Relaxed)
     }),
-    counter("sandlog_source_dropped", "Messages the host refused.", |m| {
-        m.dropped.load(Relaxed)
-    }),
-    counter("sandlog_source_restarts", "Restarts after a failure.", |m| {
-        m.restarts.load(Relaxed)
-    }),
+    counter(
+        "sandlog_source_dropped",
+        "Messages the host refused.",
+        |m| m.dropped.load(Relaxed),
+    ),
+    counter(
+        "sandlog_source_restarts",
+        "Restarts after a failure.",
+        |m| m.restarts.load(Relaxed),
+    ),
     counter(
         "sandlog_source_recycles",
         "Fresh instances after memory stayed above recycle_above.",
@@ -138,7 +142,8 @@ impl Collector for Scrape {
         for series in SOURCE_SERIES {
             encode_series(&mut encoder, series, "source", &sources)?;
         }
-        let mut family = encoder.encode_descriptor(ENDINGS, ENDINGS_HELP, None, MetricType::Counter)?;
+        let mut family =
+            encoder.encode_descriptor(ENDINGS, ENDINGS_HELP, None, MetricType::Counter)?;
         for (source, m) in &sources {
             for (ending, n) in m.endings() {
                 let labels = [("source", source.as_str()), ("ending", ending)];
@@ -153,7 +158,8 @@ impl Collector for Scrape {
         let mut family =
             encoder.encode_descriptor(LOG_DROPPED, LOG_DROPPED_HELP, None, MetricType::Counter)?;
         for (reason, n) in [("full", &dropped.full), ("failed", &dropped.failed)] {
-            ConstCounter::new(n.load(Relaxed)).encode(family.encode_family(&[("reason", reason)])?)?;
+            ConstCounter::new(n.load(Relaxed))
+                .encode(family.encode_family(&[("reason", reason)])?)?;
         }
         Ok(())
     }
@@ -223,7 +229,10 @@ mod tests {
             "sandlog_destination_queue_depth{destination=\"stdout\"} 2",
             "sandlog_destination_sent_total{destination=\"stdout\"} 0",
         ] {
-            assert!(text.lines().any(|l| l == line), "{line} missing in:\n{text}");
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing in:\n{text}"
+            );
         }
         assert!(!text.contains("_total_total"), "{text}");
     }

@@ -85,11 +85,19 @@ mod tests {
     #[test]
     fn ready_once_every_launched_source_started_or_ended() {
         let registry = Registry::default();
-        assert!(registry.not_ready().is_some_and(|w| w.contains("not launched")));
+        assert!(
+            registry
+                .not_ready()
+                .is_some_and(|w| w.contains("not launched"))
+        );
         registry.launching("a");
         registry.launching("b");
         registry.health.launched();
-        assert!(registry.not_ready().is_some_and(|w| w.contains("2 sources")));
+        assert!(
+            registry
+                .not_ready()
+                .is_some_and(|w| w.contains("2 sources"))
+        );
         registry.source("a").set_state(State::Running);
         assert!(registry.not_ready().is_some_and(|w| w.contains("\"b\"")));
         registry.source("b").ended("not_started");
