@@ -10,6 +10,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
 use sandlog::config::Config;
+use sandlog::config::shard::Shard;
 use sandlog::engine::{self, Runtime};
 use sandlog::logging::{self, LogFormat};
 use sandlog::metrics::{self, Registry};
@@ -48,9 +49,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run every source of CONFIG until all have finished, or until SIGINT
-    /// or SIGTERM (request_exit, then at most each source's exit grace; a
-    /// second signal interrupts at once). SIGHUP reloads CONFIG.
+    /// Run every source of CONFIG until all have finished (with a shard:
+    /// until a signal), or until SIGINT or SIGTERM (request_exit, then at
+    /// most each source's exit grace; a second signal interrupts at once).
+    /// SIGHUP reloads CONFIG.
     #[command(
         after_help = "Messages go to the destinations of CONFIG as JSON lines (stdout when it names none); \
 the host log goes to stderr.\n\nExit status: 0 once every source has ended and every message is written; \
@@ -59,6 +61,11 @@ the host log goes to stderr.\n\nExit status: 0 once every source has ended and e
     Run {
         /// The TOML configuration file.
         config: PathBuf,
+        /// Run only the sources of shard I of N (0 <= I < N): those that
+        /// hashing their names assigns to it, and those pinned to it. Wins
+        /// over the config's `shard` key; SIGHUP keeps it.
+        #[arg(long, env = "SANDLOG_SHARD", value_name = "I/N")]
+        shard: Option<Shard>,
     },
     /// Check CONFIG and every script without running any source: the TOML,
     /// the policies, and for each source its code (syntax errors with file,
@@ -67,6 +74,9 @@ the host log goes to stderr.\n\nExit status: 0 once every source has ended and e
     Check {
         /// The TOML configuration file.
         config: PathBuf,
+        /// Check and list only the sources shard I of N runs (see `run`).
+        #[arg(long, env = "SANDLOG_SHARD", value_name = "I/N")]
+        shard: Option<Shard>,
     },
     /// Compile the guest and unpack the Python standard library into the
     /// cache, so that the first `run` starts at full speed.
@@ -103,11 +113,13 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             tracing::info!(cache_dir = %cache_dir.display(), "guest ready");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { config } => {
+        Command::Check { config, shard } => {
             let config = Config::load(&config)?;
             if config.sources.is_empty() {
                 anyhow::bail!("{}: no [[source]] is configured", config.path.display());
             }
+            let total = config.sources.len();
+            let config = config.select_shard(shard)?;
             let runtime = Runtime::new(&cache_dir)?;
             let results = rt.block_on(supervisor::check(&config, runtime));
             let mut bad = 0;
@@ -126,35 +138,66 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                     let _ = writeln!(out, "        note: {note}");
                 }
             }
-            let _ = writeln!(
-                out,
-                "{}: {} of {} sources sound",
-                config.path.display(),
-                results.len() - bad,
-                results.len()
-            );
+            let _ = match config.shard {
+                None => writeln!(
+                    out,
+                    "{}: {} of {} sources sound",
+                    config.path.display(),
+                    results.len() - bad,
+                    results.len()
+                ),
+                Some(shard) => writeln!(
+                    out,
+                    "{}: shard {shard} runs {} of {total} sources, {} sound",
+                    config.path.display(),
+                    results.len(),
+                    results.len() - bad,
+                ),
+            };
             Ok(if bad == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
             })
         }
-        Command::Run { config } => {
+        Command::Run { config, shard } => {
             let config = Config::load(&config)?;
             if config.sources.is_empty() {
                 anyhow::bail!("{}: no [[source]] is configured", config.path.display());
             }
+            let total = config.sources.len();
+            let config = config.select_shard(shard)?;
+            log_shard(&config, total);
             let state_dir = cli
                 .state_dir
                 .or_else(|| config.state_dir.clone())
                 .unwrap_or_else(paths::default_state_root);
-            rt.block_on(run(config, &cache_dir, &state_dir))
+            rt.block_on(run(config, shard, &cache_dir, &state_dir))
         }
     }
 }
 
+/// Says which of the configuration's `total` sources this shard runs.
+fn log_shard(config: &Config, total: usize) {
+    let Some(shard) = config.shard else { return };
+    let sources = config.sources.len();
+    if sources == 0 {
+        // Nodes are symmetric: this one idles until a reload gives it a
+        // source, or until it is stopped.
+        tracing::warn!(%shard, of = total, "this shard runs none of the sources; waiting for a reload or a stop");
+    } else {
+        tracing::info!(%shard, sources, of = total, "this shard runs its share of the sources");
+    }
+}
+
+/// `I/N`, or `none`.
+fn shown(shard: Option<Shard>) -> String {
+    shard.map_or_else(|| "none".to_owned(), |s| s.to_string())
+}
+
 async fn run(
     config: Config,
+    shard_flag: Option<Shard>,
     cache_dir: &std::path::Path,
     state_dir: &std::path::Path,
 ) -> Result<ExitCode> {
@@ -199,12 +242,25 @@ async fn run(
     // running sources untouched.
     let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
     let config_path = config.path.clone();
+    let shard = config.shard;
     let mut sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     let reloader = tokio::spawn(async move {
         while sighup.recv().await.is_some() {
             tracing::info!(config = %config_path.display(), "SIGHUP: reloading the configuration");
-            match Config::load(&config_path) {
-                Ok(new) => {
+            // The new configuration is cut to the same shard: sources that
+            // hash elsewhere now stop here, and those that hash here start.
+            let loaded = Config::load(&config_path).and_then(|c| {
+                let total = c.sources.len();
+                c.select_shard(shard_flag).map(|c| (c, total))
+            });
+            match loaded {
+                Ok((new, _)) if new.shard != shard => tracing::error!(
+                    "reload refused: the shard changed from {} to {}; restart sandlog to apply it",
+                    shown(shard),
+                    shown(new.shard)
+                ),
+                Ok((new, total)) => {
+                    log_shard(&new, total);
                     if reload_tx.send(new).await.is_err() {
                         return;
                     }
@@ -221,7 +277,9 @@ async fn run(
     for (dest, lines) in &outcome.written {
         tracing::info!(destination = %dest, lines, "destination closed");
     }
-    if !outcome.any_started() {
+    // A shard that was given no source has done its part.
+    let idle_shard = shard.is_some() && outcome.endings.is_empty();
+    if !outcome.any_started() && !idle_shard {
         tracing::error!("no source could start");
         return Ok(ExitCode::FAILURE);
     }

@@ -194,7 +194,8 @@ impl Setup {
             .arg(self.dir.path().join("state"))
             .arg("run")
             .arg(self.config_path());
-        cmd.env_remove("RUST_LOG");
+        // A shard from the environment would run only part of a config.
+        cmd.env_remove("RUST_LOG").env_remove("SANDLOG_SHARD");
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

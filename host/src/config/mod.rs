@@ -1,12 +1,14 @@
 //! The TOML configuration: raw serde structs that reject unknown keys, then
 //! one validation step that produces the checked [`Config`]. Every error
 //! names the file, the source and the key. One module per section:
-//! [`source`], [`policy`], [`destination`].
+//! [`source`], [`policy`], [`destination`]; [`shard`] picks a fleet node's
+//! sources.
 
 pub mod destination;
 pub mod identity;
 pub mod metrics;
 pub mod policy;
+pub mod shard;
 pub mod source;
 
 use std::collections::{BTreeMap, HashMap};
@@ -31,6 +33,7 @@ use crate::sinks::DestinationSpec;
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     state_dir: Option<PathBuf>,
+    shard: Option<String>,
     metrics: Option<RawMetrics>,
     #[serde(default)]
     policy: BTreeMap<String, RawPolicy>,
@@ -55,6 +58,10 @@ pub struct Config {
     pub state_dir: Option<PathBuf>,
     /// Where and how the metrics are served. Default: nowhere.
     pub metrics: Option<ListenerSpec>,
+    /// The shard of a fleet this node runs (`shard = "I/N"`; `--shard`
+    /// overrides it, see [`Config::select_shard`]). Default: none, every
+    /// source runs.
+    pub shard: Option<shard::Shard>,
 }
 
 impl Config {
@@ -121,12 +128,20 @@ impl Config {
 
         let state_dir = raw.state_dir.map(|d| base.join(d));
         let metrics = raw.metrics.as_ref().map(|m| m.check(&shown)).transpose()?;
+        let shard = match &raw.shard {
+            None => None,
+            Some(text) => Some(
+                text.parse::<shard::Shard>()
+                    .map_err(|e| anyhow::anyhow!("{shown}: key `shard`: {e}"))?,
+            ),
+        };
         Ok(Config {
             path: path.to_owned(),
             sources,
             destinations,
             state_dir,
             metrics,
+            shard,
         })
     }
 }

@@ -53,6 +53,7 @@ pub struct RawSource {
     log_iw_size: Option<u32>,
     flags: Option<Vec<String>>,
     keep_hostname: Option<bool>,
+    shard: Option<u32>,
 }
 
 /// When a source whose run() ended is started again.
@@ -133,6 +134,10 @@ pub struct SourceSpec {
     /// Whether a HOST the script sets is kept; when not, HOST is the
     /// host name. Default: true.
     pub keep_hostname: bool,
+    /// The shard that runs this source whatever the hash says (checked
+    /// against the shard count in [`crate::config::Config::select_shard`]).
+    /// Default: the hash decides.
+    pub shard: Option<u32>,
 }
 
 /// The default window of a source (log-iw-size).
@@ -294,6 +299,7 @@ impl RawSource {
             },
             flags,
             keep_hostname: src.keep_hostname.unwrap_or(true),
+            shard: src.shard,
             // Resolved below, once the destinations are known.
             destinations: None,
             python_path,

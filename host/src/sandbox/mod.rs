@@ -8,9 +8,12 @@
 //! - [`disk`]: size caps on the directories a guest may write;
 //! - [`socket_errors`]: socket errors mended for the guest's C library;
 //! - [`wait`]: the guest's WASI waits, ended early for an exit request;
-//! - [`store`]: the store of one source, built from all of the above.
+//! - [`store`]: the store of one source, built from all of the above;
+//! - [`host_capacity`]: what the kernel lets one process hold, against
+//!   what a number of sandboxes needs.
 
 pub mod disk;
+pub mod host_capacity;
 pub mod limits;
 pub mod network;
 pub mod paths;

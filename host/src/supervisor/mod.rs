@@ -66,7 +66,9 @@ pub enum Stop {
 }
 
 /// Runs every source of `config` until all have ended, stopping them when
-/// `stop` changes, and applying the configurations that arrive on `reload`:
+/// `stop` changes (a shard of a fleet, [`Config::shard`], runs until then
+/// even when it has no source), and applying the configurations that
+/// arrive on `reload`:
 /// added sources start, removed ones are stopped (request_exit, grace,
 /// deinit), changed ones are stopped and then started again with their new
 /// settings, unchanged ones keep running untouched. A configuration whose
@@ -80,6 +82,7 @@ pub async fn run(
     mut reload: tokio::sync::mpsc::Receiver<Config>,
 ) -> Result<Outcome> {
     let sinks = SinkSet::start(&config.destinations, &registry).await?;
+    crate::sandbox::host_capacity::warn_if_short(config.sources.len());
     registry.health.watch_destinations(sinks.failed.clone());
     let env = Arc::new(SourceEnv {
         sandboxes: Sandboxes::new(&runtime)?,
@@ -116,9 +119,12 @@ pub async fn run(
     let mut stopping = false;
     let mut reload_open = true;
     let mut stop_open = true;
+    // A node of a fleet runs until it is stopped, even with no source
+    // (left): a reload may give it some, and its peers are symmetric.
+    let idles = config.shard.is_some();
     loop {
         tokio::select! {
-            joined = tasks.join_next() => {
+            joined = tasks.join_next(), if !(idles && !stopping && tasks.is_empty()) => {
                 let Some(joined) = joined else { break };
                 match joined {
                     Ok((name, ending)) => {
@@ -200,6 +206,8 @@ pub async fn run(
                 let (added, removed, changed) = (plan.start.len(), plan.stop.len(), plan.restart.len());
                 tracing::info!(added, removed, changed, "configuration reloaded");
             }
+            // Only an idle shard whose stop signal is gone gets here.
+            else => break,
         }
     }
     drop(env);
