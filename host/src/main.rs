@@ -230,12 +230,14 @@ async fn run(
         }
     });
 
-    let runtime = tokio::task::block_in_place(|| Runtime::new(cache_dir))?;
+    // The listener first: /healthz answers, and /readyz says "starting",
+    // while the guest is compiled.
     let registry = Arc::new(Registry::default());
-    let _metrics = match config.metrics_listen {
-        Some(listen) => Some(metrics::serve(listen, registry.clone()).await?),
+    let _metrics = match &config.metrics {
+        Some(spec) => Some(metrics::serve(spec, registry.clone()).await?),
         None => None,
     };
+    let runtime = tokio::task::block_in_place(|| Runtime::new(cache_dir))?;
     // SIGHUP re-reads the configuration; one that does not load leaves the
     // running sources untouched.
     let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);

@@ -166,7 +166,7 @@ fn the_kubernetes_example_is_wired_and_its_config_checks() {
     let config = sandlog::config::Config::load(&config_file).expect("the ConfigMap's config");
 
     // Probes on the metrics listener's port.
-    let listen = config.metrics_listen.expect("[metrics] listen");
+    let listen = config.metrics.expect("[metrics] listen").listen;
     let port = list(&sandlog["ports"])
         .iter()
         .find(|p| p["containerPort"].as_i64() == Some(i64::from(listen.port())))

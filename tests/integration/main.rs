@@ -15,6 +15,7 @@ mod flow;
 mod hostile;
 mod kubernetes;
 mod lifecycle;
+mod metrics;
 mod output;
 mod policy;
 mod shard;

@@ -6,25 +6,27 @@
 
 pub mod destination;
 pub mod identity;
+pub mod metrics;
 pub mod policy;
 pub mod shard;
 pub mod source;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use self::destination::RawDestination;
+use self::metrics::RawMetrics;
 use self::policy::{Policies, RawPolicy};
 use self::source::RawSource;
 pub use self::source::{
     DEFAULT_FETCH_NO_DATA_DELAY, DEFAULT_GUEST_BUFFER, DEFAULT_LOG_IW_SIZE, DEFAULT_TIME_REOPEN,
     Restart, RestartPolicy, SourceSpec,
 };
+use crate::metrics::ListenerSpec;
 use crate::sinks::DestinationSpec;
 
 #[derive(Debug, Deserialize)]
@@ -43,12 +45,6 @@ struct RawConfig {
     destinations: Vec<RawDestination>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawMetrics {
-    listen: String,
-}
-
 /// A checked configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -60,8 +56,8 @@ pub struct Config {
     /// Where sources keep state across restarts (Persist), relative to the
     /// config file; `--state-dir` overrides it.
     pub state_dir: Option<PathBuf>,
-    /// Where the Prometheus metrics are served. Default: nowhere.
-    pub metrics_listen: Option<SocketAddr>,
+    /// Where and how the metrics are served. Default: nowhere.
+    pub metrics: Option<ListenerSpec>,
     /// The shard of a fleet this node runs (`shard = "I/N"`; `--shard`
     /// overrides it, see [`Config::select_shard`]). Default: none, every
     /// source runs.
@@ -131,15 +127,7 @@ impl Config {
         }
 
         let state_dir = raw.state_dir.map(|d| base.join(d));
-        let metrics_listen = match &raw.metrics {
-            None => None,
-            Some(m) => Some(m.listen.parse::<SocketAddr>().with_context(|| {
-                format!(
-                    "{shown}: [metrics]: key `listen`: {:?} is not IP:PORT",
-                    m.listen
-                )
-            })?),
-        };
+        let metrics = raw.metrics.as_ref().map(|m| m.check(&shown)).transpose()?;
         let shard = match &raw.shard {
             None => None,
             Some(text) => Some(
@@ -152,7 +140,7 @@ impl Config {
             sources,
             destinations,
             state_dir,
-            metrics_listen,
+            metrics,
             shard,
         })
     }

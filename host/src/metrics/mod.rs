@@ -1,19 +1,27 @@
-//! Metrics: counters per source and per destination, rendered in the
-//! Prometheus text format, and served by [`server`] when the config asks
-//! for it (`[metrics] listen = "127.0.0.1:9464"`, off by default).
+//! Metrics: counters per source and per destination, and the listener
+//! that serves them when the config asks for it (`[metrics] listen =
+//! "127.0.0.1:9464"`, off by default). The rooms:
+//!
+//! - this module: the counters and the [`Registry`] that holds them;
+//! - [`exposition`]: the counters in the Prometheus text format, read at
+//!   scrape time;
+//! - [`health`]: whether the run is ready, for `/readyz`;
+//! - [`server`]: the HTTP listener (`/metrics`, `/healthz`, `/readyz`).
 //!
 //! The counters are atomics updated where the work happens (a block of
 //! messages, a restart, a memory growth), so reading them costs the hot
 //! path nothing.
 
+pub mod exposition;
+pub mod health;
 pub mod server;
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
-pub use server::serve;
+pub use health::Health;
+pub use server::{ListenerSpec, serve};
 
 /// A source's lifecycle state, as the `sandlog_source_state` gauge shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +58,9 @@ pub struct SourceMetrics {
     /// How its instances ended, by the supervisor's label for the ending
     /// (`returned`, `trapped`, `limit`, `host_fault`, ...).
     endings: Mutex<BTreeMap<&'static str, u64>>,
+    /// Whether the source has gone through its first start since it was
+    /// launched: it ran, or its first instance ended (for `/readyz`).
+    first_start_done: AtomicBool,
 }
 
 impl SourceMetrics {
@@ -57,10 +68,28 @@ impl SourceMetrics {
     pub fn ended(&self, ending: &'static str) {
         let mut endings = self.endings.lock().unwrap_or_else(|e| e.into_inner());
         *endings.entry(ending).or_default() += 1;
+        self.first_start_done.store(true, Relaxed);
+    }
+
+    /// How its instances ended so far, by ending.
+    pub fn endings(&self) -> BTreeMap<&'static str, u64> {
+        self.endings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn set_state(&self, s: State) {
         self.state.store(s as u64, Relaxed);
+        if s == State::Running {
+            self.first_start_done.store(true, Relaxed);
+        }
+    }
+
+    /// Whether the source has run, or its first instance has ended, since
+    /// it was last launched.
+    pub fn first_start_done(&self) -> bool {
+        self.first_start_done.load(Relaxed)
     }
 
     /// Records a permitted growth of one of the instance's memories.
@@ -85,17 +114,24 @@ pub struct DestinationMetrics {
     pub queued_bytes: AtomicU64,
 }
 
-/// Every counter of a run.
+/// Every counter of a run, and its readiness.
 #[derive(Debug, Default)]
 pub struct Registry {
     sources: Mutex<BTreeMap<String, Arc<SourceMetrics>>>,
     destinations: Mutex<Vec<(String, Arc<DestinationMetrics>)>>,
+    pub health: Health,
 }
 
 impl Registry {
     pub fn source(&self, name: &str) -> Arc<SourceMetrics> {
         let mut map = self.sources.lock().unwrap_or_else(|e| e.into_inner());
         map.entry(name.to_owned()).or_default().clone()
+    }
+
+    /// A source is about to be started (at the start of the run, or by a
+    /// reload): it counts as not ready until its first start is done.
+    pub fn launching(&self, name: &str) {
+        self.source(name).first_start_done.store(false, Relaxed);
     }
 
     pub fn destination(&self, name: &str) -> Arc<DestinationMetrics> {
@@ -107,145 +143,24 @@ impl Registry {
         m
     }
 
-    /// The Prometheus text exposition of every counter.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-        let source_metrics: [Metric<SourceMetrics>; 11] = [
-            (
-                "sandlog_source_messages_total",
-                "counter",
-                "Messages posted.",
-                |m| m.messages.load(Relaxed),
-            ),
-            (
-                "sandlog_source_bytes_total",
-                "counter",
-                "Bytes of rendered messages.",
-                |m| m.bytes.load(Relaxed),
-            ),
-            (
-                "sandlog_source_batches_total",
-                "counter",
-                "Batches closed.",
-                |m| m.batches.load(Relaxed),
-            ),
-            (
-                "sandlog_source_dropped_total",
-                "counter",
-                "Messages the host refused.",
-                |m| m.dropped.load(Relaxed),
-            ),
-            (
-                "sandlog_source_restarts_total",
-                "counter",
-                "Restarts after a failure.",
-                |m| m.restarts.load(Relaxed),
-            ),
-            (
-                "sandlog_source_recycles_total",
-                "counter",
-                "Fresh instances after memory stayed above recycle_above.",
-                |m| m.recycles.load(Relaxed),
-            ),
-            (
-                "sandlog_source_state",
-                "gauge",
-                "0 starting, 1 running, 2 restarting, 3 ended.",
-                |m| m.state.load(Relaxed),
-            ),
-            (
-                "sandlog_source_memory_bytes",
-                "gauge",
-                "Linear memory of the instance.",
-                |m| m.memory.load(Relaxed),
-            ),
-            (
-                "sandlog_source_memory_peak_bytes",
-                "gauge",
-                "Most linear memory an instance had.",
-                |m| m.memory_peak.load(Relaxed),
-            ),
-            (
-                "sandlog_source_guest_busy_milliseconds_total",
-                "counter",
-                "Time the guest ran Python, measured at the epoch ticks it ran through.",
-                |m| m.busy_ms.load(Relaxed),
-            ),
-            (
-                "sandlog_source_log_lines_suppressed_total",
-                "counter",
-                "Lines of the guest's log output dropped past its log_rate.",
-                |m| m.log_suppressed.load(Relaxed),
-            ),
-        ];
-        for (name, kind, help, get) in source_metrics {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (source, m) in sources.iter() {
-                let _ = writeln!(out, "{name}{{source=\"{}\"}} {}", label(source), get(m));
-            }
-        }
-        let name = "sandlog_source_endings_total";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Instances that ended, by how: returned, raised, trapped, interrupted, limit (a policy limit hit), host_fault (the host could not grant the config), and the rest.\n# TYPE {name} counter"
-        );
-        for (source, m) in sources.iter() {
-            let endings = m.endings.lock().unwrap_or_else(|e| e.into_inner());
-            for (ending, n) in endings.iter() {
-                let _ = writeln!(
-                    out,
-                    "{name}{{source=\"{}\",ending=\"{ending}\"}} {n}",
-                    label(source)
-                );
-            }
-        }
-        drop(sources);
-        let dests = self.destinations.lock().unwrap_or_else(|e| e.into_inner());
-        let dest_metrics: [Metric<DestinationMetrics>; 4] = [
-            (
-                "sandlog_destination_sent_total",
-                "counter",
-                "Messages written or sent.",
-                |m| m.sent.load(Relaxed),
-            ),
-            (
-                "sandlog_destination_retries_total",
-                "counter",
-                "Reconnects after a failure.",
-                |m| m.retries.load(Relaxed),
-            ),
-            (
-                "sandlog_destination_queue_depth",
-                "gauge",
-                "Chunks waiting in the queue.",
-                |m| m.queued.load(Relaxed),
-            ),
-            (
-                "sandlog_destination_queue_bytes",
-                "gauge",
-                "Bytes of rendered messages waiting in the queue (at most 64 MiB).",
-                |m| m.queued_bytes.load(Relaxed),
-            ),
-        ];
-        for (name, kind, help, get) in dest_metrics {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (dest, m) in dests.iter() {
-                let _ = writeln!(out, "{name}{{destination=\"{}\"}} {}", label(dest), get(m));
-            }
-        }
-        out
+    /// Every source's counters, by name.
+    pub fn sources(&self) -> Vec<(String, Arc<SourceMetrics>)> {
+        let map = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        map.iter().map(|(n, m)| (n.clone(), m.clone())).collect()
     }
-}
 
-/// A metric in the exposition: name, type, help, and how to read it.
-type Metric<M> = (&'static str, &'static str, &'static str, fn(&M) -> u64);
+    /// Every destination's counters, in the order of the config.
+    pub fn destinations(&self) -> Vec<(String, Arc<DestinationMetrics>)> {
+        self.destinations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 
-/// A label value, escaped as the text format requires.
-fn label(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    /// Why the run is not ready, or None when it is (see [`Health`]).
+    pub fn not_ready(&self) -> Option<String> {
+        self.health.not_ready(&self.sources())
+    }
 }
 
 #[cfg(test)]
@@ -254,12 +169,12 @@ mod tests {
 
     #[test]
     fn endings_are_counted_by_kind() {
-        let registry = Registry::default();
+        let registry = Arc::new(Registry::default());
         let m = registry.source("tenant");
         m.ended("trapped");
         m.ended("trapped");
         m.ended("host_fault");
-        let text = registry.render();
+        let text = exposition::render(&registry);
         assert!(text.contains("# TYPE sandlog_source_endings_total counter"));
         assert!(
             text.contains("sandlog_source_endings_total{source=\"tenant\",ending=\"trapped\"} 2"),

@@ -83,6 +83,7 @@ pub async fn run(
 ) -> Result<Outcome> {
     let sinks = SinkSet::start(&config.destinations, &registry).await?;
     crate::sandbox::host_capacity::warn_if_short(config.sources.len());
+    registry.health.watch_destinations(sinks.failed.clone());
     let env = Arc::new(SourceEnv {
         sandboxes: Sandboxes::new(&runtime)?,
         runtime,
@@ -102,6 +103,7 @@ pub async fn run(
         std::collections::HashMap::new();
     let spawn = |tasks: &mut JoinSet<(String, Ending)>, spec: &SourceSpec| {
         let (tx, rx) = watch::channel(Stop::Running);
+        env.registry.launching(&spec.name);
         let span = tracing::info_span!("source", source = %spec.name);
         tasks.spawn(run_source(spec.clone(), env.clone(), rx).instrument(span));
         tx
@@ -110,6 +112,7 @@ pub async fn run(
         let tx = spawn(&mut tasks, spec);
         running.insert(spec.name.clone(), (spec.clone(), tx));
     }
+    env.registry.health.launched();
     let mut failed = sinks.failed.clone();
     let mut failed_open = true;
     let mut endings = Vec::new();
@@ -144,6 +147,7 @@ pub async fn run(
                 }
                 let level = *stop.borrow_and_update();
                 stopping = true;
+                env.registry.health.stopping();
                 pending.clear();
                 for (_, tx) in running.values() {
                     let _ = tx.send(level);
@@ -157,6 +161,7 @@ pub async fn run(
                     (Ok(()), Some(why)) => {
                         tracing::error!("{why}; stopping: asking every source to exit");
                         stopping = true;
+                        env.registry.health.stopping();
                         pending.clear();
                         for (_, tx) in running.values() {
                             let _ = tx.send(Stop::Graceful);
