@@ -12,6 +12,7 @@ mod config_errors;
 mod differential;
 mod flow;
 mod hostile;
+mod kafka;
 mod lifecycle;
 mod output;
 mod policy;

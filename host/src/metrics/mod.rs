@@ -80,6 +80,9 @@ impl SourceMetrics {
 pub struct DestinationMetrics {
     pub sent: AtomicU64,
     pub retries: AtomicU64,
+    /// Errors the destination's peer reported (Kafka: broker and delivery
+    /// errors).
+    pub errors: AtomicU64,
     pub queued: AtomicU64,
     /// Bytes of the chunks waiting in the queue.
     pub queued_bytes: AtomicU64,
@@ -202,7 +205,7 @@ impl Registry {
         }
         drop(sources);
         let dests = self.destinations.lock().unwrap_or_else(|e| e.into_inner());
-        let dest_metrics: [Metric<DestinationMetrics>; 4] = [
+        let dest_metrics: [Metric<DestinationMetrics>; 5] = [
             (
                 "sandlog_destination_sent_total",
                 "counter",
@@ -212,8 +215,14 @@ impl Registry {
             (
                 "sandlog_destination_retries_total",
                 "counter",
-                "Reconnects after a failure.",
+                "Reconnects after a failure (Kafka: requests retried).",
                 |m| m.retries.load(Relaxed),
+            ),
+            (
+                "sandlog_destination_errors_total",
+                "counter",
+                "Errors reported by the receiver or broker.",
+                |m| m.errors.load(Relaxed),
             ),
             (
                 "sandlog_destination_queue_depth",
