@@ -489,6 +489,88 @@ fn kafka_sigterm_under_load_loses_nothing_acked() {
     }
 }
 
+/// SIGTERM while the brokers are unreachable: what was not confirmed
+/// within `shutdown_timeout` is reported by count, sandlog exits 1, and no
+/// source saw any of it acked: every acked message is in the topic once
+/// the brokers are back.
+#[test]
+fn kafka_unconfirmed_at_shutdown_are_reported_and_never_acked() {
+    let relay_port = util::free_port();
+    let broker = Broker::start(Some(relay_port));
+    let relay = Relay::start(relay_port, broker.port);
+    broker.create_topic("logs", 1);
+    let metrics_port = util::free_port();
+    let config = format!(
+        r#"
+[metrics]
+listen = "127.0.0.1:{metrics_port}"
+
+[[source]]
+name = "a"
+script = "kafka_acked.py"
+class = "Acked"
+options = {{ name = "a" }}
+log_iw_size = 2000
+policy = {{ exit_grace = "2s" }}
+
+{}
+"#,
+        kafka_destination(
+            relay.port,
+            "logs",
+            "shutdown_timeout = \"1s\"\nlibrdkafka = { \"queue.buffering.max.messages\" = 1000 }"
+        )
+    );
+    let setup = Setup::new(&config).script("kafka_acked.py");
+    let child = setup.spawn();
+    wait_listening(metrics_port, "the metrics listener");
+    let started = Instant::now();
+    let sent = || {
+        util::metric(
+            &util::scrape_metrics(metrics_port),
+            &format!(
+                "sandlog_destination_sent_total{{destination=\"kafka 127.0.0.1:{} logs\"}}",
+                relay.port
+            ),
+        )
+        .unwrap_or(0.0)
+    };
+    while sent() < 5_000.0 {
+        assert!(started.elapsed() < LIMIT, "nothing confirmed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    relay.cut();
+    std::thread::sleep(Duration::from_millis(1000));
+    child.signal("TERM");
+    let out = child.wait(LIMIT);
+    assert!(!out.status.success(), "exited 0 with records unconfirmed");
+    assert!(
+        out.stderr.contains("messages were not confirmed by kafka"),
+        "{}",
+        out.stderr
+    );
+    let acked: u64 = out
+        .stderr
+        .lines()
+        .find_map(|l| {
+            let rest = l.split_once("ACKED a ")?.1;
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .unwrap_or_else(|| panic!("no ack report:\n{}", out.stderr));
+    assert!(acked >= 5_000, "acked {acked}");
+    relay.restore();
+    let records = read_topic(relay.port, "logs", acked as usize);
+    let seqs = &seqs_by_source(&records)["a"];
+    let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
+    assert!(*seqs == expected, "not each once in order");
+    assert!(
+        seqs.len() as u64 >= acked,
+        "acked {acked}, only {} in the topic",
+        seqs.len()
+    );
+}
+
 #[test]
 fn kafka_unreachable_broker_at_start_is_an_error() {
     let port = util::free_port();

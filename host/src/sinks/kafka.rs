@@ -462,6 +462,9 @@ pub struct KafkaWriter {
     /// Chunks taken from the queue and not yet acked, oldest first.
     in_flight: VecDeque<Arc<InFlight>>,
     written: u64,
+    /// Set once sandlog is stopping: until then the records in flight
+    /// have to be confirmed.
+    deadline: Option<Instant>,
 }
 
 impl KafkaWriter {
@@ -506,6 +509,7 @@ impl KafkaWriter {
             delivered,
             in_flight: VecDeque::new(),
             written: 0,
+            deadline: None,
         })
     }
 
@@ -555,6 +559,9 @@ impl KafkaWriter {
                         record = back;
                         // Acks keep moving while the writer waits.
                         self.ack_confirmed()?;
+                        if self.past_deadline() {
+                            return Err(self.give_up().await);
+                        }
                         let _ = tokio::time::timeout(FULL_RETRY, self.delivered.notified()).await;
                     }
                     Err((e, _)) => {
@@ -597,10 +604,22 @@ impl KafkaWriter {
         Ok(())
     }
 
+    /// Whether sandlog is stopping (the queue is closed) and the records
+    /// in flight have had their `shutdown_timeout`.
+    fn past_deadline(&mut self) -> bool {
+        if !self.queue.is_closed() {
+            return false;
+        }
+        let timeout = self.spec.shutdown_timeout;
+        let deadline = *self.deadline.get_or_insert_with(|| Instant::now() + timeout);
+        Instant::now() >= deadline
+    }
+
     /// After the last chunk: waits up to `shutdown_timeout` for the records
-    /// in flight; what is still unconfirmed is reported by count.
+    /// in flight.
     async fn close(mut self) -> Result<u64> {
-        let deadline = Instant::now() + self.spec.shutdown_timeout;
+        let timeout = self.spec.shutdown_timeout;
+        let deadline = *self.deadline.get_or_insert_with(|| Instant::now() + timeout);
         loop {
             self.ack_confirmed()?;
             if self.in_flight.is_empty() {
@@ -610,28 +629,32 @@ impl KafkaWriter {
                 .await
                 .is_err()
             {
-                break;
+                return Err(self.give_up().await);
             }
         }
-        let unconfirmed: u64 = self.in_flight.iter().map(|f| f.chunk.lines).sum();
-        self.in_flight.clear();
         let producer = self.producer;
-        // Purging and dropping the producer block on librdkafka's threads.
+        // Dropping the producer blocks on librdkafka's threads.
+        let _ = tokio::task::spawn_blocking(move || drop(producer)).await;
+        Ok(self.written)
+    }
+
+    /// The brokers did not confirm everything within `shutdown_timeout`:
+    /// the records left are purged and counted, with what is still queued.
+    async fn give_up(&mut self) -> anyhow::Error {
+        let mut unconfirmed: u64 = self.in_flight.drain(..).map(|f| f.chunk.lines).sum();
+        while let Ok(chunk) = self.queue.try_recv() {
+            unconfirmed += chunk.lines;
+        }
+        let producer = self.producer.clone();
         let _ = tokio::task::spawn_blocking(move || {
-            if unconfirmed > 0 {
-                producer.purge(PurgeConfig::default().queue().inflight());
-            }
-            drop(producer);
+            producer.purge(PurgeConfig::default().queue().inflight());
         })
         .await;
-        if unconfirmed > 0 {
-            bail!(
-                "{unconfirmed} messages were not confirmed by {} within shutdown_timeout ({}); their sources did not see them acked",
-                self.destination,
-                humantime_serde::re::humantime::format_duration(self.spec.shutdown_timeout)
-            );
-        }
-        Ok(self.written)
+        anyhow::anyhow!(
+            "{unconfirmed} messages were not confirmed by {} within shutdown_timeout ({}); their sources did not see them acked",
+            self.destination,
+            humantime_serde::re::humantime::format_duration(self.spec.shutdown_timeout)
+        )
     }
 }
 
