@@ -31,7 +31,10 @@ fn tansu() -> PathBuf {
         if path.is_file() {
             return path;
         }
-        missing(&format!("SANDLOG_TANSU={} is not a file. {hint}", path.display()));
+        missing(&format!(
+            "SANDLOG_TANSU={} is not a file. {hint}",
+            path.display()
+        ));
     }
     let venv = std::env::var_os("HOME")
         .map(|h| Path::new(&h).join(".cache/sandlog-kafka-venv/lib"))
@@ -42,7 +45,9 @@ fn tansu() -> PathBuf {
             return path;
         }
     }
-    missing(&format!("The Kafka broker `tansu` is not installed. {hint}"))
+    missing(&format!(
+        "The Kafka broker `tansu` is not installed. {hint}"
+    ))
 }
 
 fn missing(text: &str) -> ! {
@@ -305,11 +310,7 @@ impl Relay {
             stop: Arc::default(),
             conns: Arc::default(),
         };
-        let (down, stop, conns) = (
-            relay.down.clone(),
-            relay.stop.clone(),
-            relay.conns.clone(),
-        );
+        let (down, stop, conns) = (relay.down.clone(), relay.stop.clone(), relay.conns.clone());
         std::thread::spawn(move || {
             while !stop.load(Ordering::SeqCst) {
                 let client = match listener.accept() {
@@ -331,7 +332,10 @@ impl Relay {
                 for s in [&client, &server] {
                     all.push(s.try_clone().expect("clone"));
                 }
-                pipe(client.try_clone().expect("clone"), server.try_clone().expect("clone"));
+                pipe(
+                    client.try_clone().expect("clone"),
+                    server.try_clone().expect("clone"),
+                );
                 pipe(server, client);
             }
         });

@@ -339,7 +339,10 @@ fn validate(settings: &BTreeMap<String, String>, at: &str) -> Result<()> {
 
 /// The messages of a chunk, one per record, without their framing.
 pub fn records(text: &str, framing: Framing) -> Records<'_> {
-    Records { rest: text, framing }
+    Records {
+        rest: text,
+        framing,
+    }
 }
 
 /// Iterator of [`records`].
@@ -405,7 +408,9 @@ impl ClientContext for Callbacks {
             RDKafkaLogLevel::Warning => {
                 tracing::warn!(destination = %self.destination, facility, "librdkafka: {message}");
             }
-            _ => tracing::debug!(destination = %self.destination, facility, "librdkafka: {message}"),
+            _ => {
+                tracing::debug!(destination = %self.destination, facility, "librdkafka: {message}")
+            }
         }
     }
 
@@ -611,7 +616,9 @@ impl KafkaWriter {
             return false;
         }
         let timeout = self.spec.shutdown_timeout;
-        let deadline = *self.deadline.get_or_insert_with(|| Instant::now() + timeout);
+        let deadline = *self
+            .deadline
+            .get_or_insert_with(|| Instant::now() + timeout);
         Instant::now() >= deadline
     }
 
@@ -619,7 +626,9 @@ impl KafkaWriter {
     /// in flight.
     async fn close(mut self) -> Result<u64> {
         let timeout = self.spec.shutdown_timeout;
-        let deadline = *self.deadline.get_or_insert_with(|| Instant::now() + timeout);
+        let deadline = *self
+            .deadline
+            .get_or_insert_with(|| Instant::now() + timeout);
         loop {
             self.ack_confirmed()?;
             if self.in_flight.is_empty() {
@@ -708,7 +717,10 @@ mod tests {
         let t = Template::parse("logs-${SOURCE}.v1", "f", "topic")?;
         assert_eq!(t.render("a"), "logs-a.v1");
         assert_eq!(t.fixed(), None);
-        assert_eq!(Template::parse("plain", "f", "topic")?.fixed(), Some("plain".into()));
+        assert_eq!(
+            Template::parse("plain", "f", "topic")?.fixed(),
+            Some("plain".into())
+        );
         let e = Template::parse("x-${HOST}", "f", "topic")
             .unwrap_err()
             .to_string();
@@ -729,8 +741,7 @@ mod tests {
     fn chunks_split_into_records() {
         let lines: Vec<&str> = records("{\"a\":1}\n{\"b\":2}\n", Framing::Newline).collect();
         assert_eq!(lines, ["{\"a\":1}", "{\"b\":2}"]);
-        let counted: Vec<&str> =
-            records("5 ab\ncd3 xyz", Framing::OctetCounted).collect();
+        let counted: Vec<&str> = records("5 ab\ncd3 xyz", Framing::OctetCounted).collect();
         assert_eq!(counted, ["ab\ncd", "xyz"]);
         assert_eq!(records("", Framing::Newline).count(), 0);
     }
