@@ -13,6 +13,7 @@ mod differential;
 mod fairness;
 mod flow;
 mod hostile;
+mod kafka;
 mod kubernetes;
 mod lifecycle;
 mod metrics;

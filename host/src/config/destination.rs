@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::pipeline::render::Format;
 use crate::sinks::DestinationSpec;
 use crate::sinks::file::{FileSpec, RawFile};
+use crate::sinks::kafka::{KafkaSpec, RawKafka};
 use crate::sinks::stdout::{RawStdout, StdoutSpec};
 use crate::sinks::syslog::{RawSyslog, SyslogSpec};
 
@@ -19,6 +20,7 @@ pub enum RawDestination {
     Stdout(RawStdout),
     File(RawFile),
     Syslog(RawSyslog),
+    Kafka(RawKafka),
 }
 
 impl RawDestination {
@@ -27,6 +29,7 @@ impl RawDestination {
             RawDestination::Stdout(d) => d.name.as_deref(),
             RawDestination::File(d) => d.name.as_deref(),
             RawDestination::Syslog(d) => d.name.as_deref(),
+            RawDestination::Kafka(d) => d.name.as_deref(),
         }
     }
 }
@@ -56,6 +59,7 @@ pub fn check_all(
             RawDestination::Syslog(d) => {
                 DestinationSpec::Syslog(SyslogSpec::from_raw(d, base, &at)?)
             }
+            RawDestination::Kafka(d) => DestinationSpec::Kafka(KafkaSpec::from_raw(d, &at)?),
         };
         if destinations.contains(&spec) {
             bail!("{at}: the same destination is listed twice");

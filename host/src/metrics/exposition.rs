@@ -117,8 +117,13 @@ const DESTINATION_SERIES: &[Series<DestinationMetrics>] = &[
     ),
     counter(
         "sandlog_destination_retries",
-        "Reconnects after a failure.",
+        "Reconnects after a failure (Kafka: requests retried).",
         |m| m.retries.load(Relaxed),
+    ),
+    counter(
+        "sandlog_destination_errors",
+        "Errors reported by the receiver or broker.",
+        |m| m.errors.load(Relaxed),
     ),
     gauge(
         "sandlog_destination_queue_depth",

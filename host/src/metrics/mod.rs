@@ -109,6 +109,9 @@ impl SourceMetrics {
 pub struct DestinationMetrics {
     pub sent: AtomicU64,
     pub retries: AtomicU64,
+    /// Errors the destination's peer reported (Kafka: broker and delivery
+    /// errors).
+    pub errors: AtomicU64,
     pub queued: AtomicU64,
     /// Bytes of the chunks waiting in the queue.
     pub queued_bytes: AtomicU64,

@@ -105,7 +105,11 @@ impl Renderer {
         let bytes = batch.texts.first().map_or(0, |t| t.len() as u64);
         self.stats.bytes += bytes;
         self.metrics.bytes.fetch_add(bytes, Relaxed);
-        if !sinks.send(batch.texts, batch.lines, acks, through).await && !self.failed {
+        if !sinks
+            .send(&self.name, batch.texts, batch.lines, acks, through)
+            .await
+            && !self.failed
+        {
             self.failed = true;
             tracing::error!(source = %self.name, "a destination has failed; messages of this source cannot be delivered");
         }

@@ -35,6 +35,11 @@ impl Queue {
         &self.metrics
     }
 
+    /// The destination's counters, for callbacks that outlive a borrow.
+    pub fn metrics_handle(&self) -> Arc<DestinationMetrics> {
+        self.metrics.clone()
+    }
+
     pub async fn recv(&mut self) -> Option<Arc<Chunk>> {
         let q = self.rx.recv().await?;
         Some(self.taken(q))
@@ -62,10 +67,13 @@ impl Queue {
     }
 }
 
-/// Rendered messages in one encoding.
+/// Rendered messages of one source in one encoding.
 pub struct Chunk {
     pub text: String,
     pub lines: u64,
+    /// The source's name (shared, not copied per chunk), for destinations
+    /// that key or route by source.
+    pub source: Arc<str>,
     /// Marked once this destination has written the chunk.
     ack: Arc<AckToken>,
 }
@@ -165,6 +173,7 @@ impl Sinks {
     /// Returns false when a destination has failed.
     pub async fn send(
         &self,
+        source: &Arc<str>,
         texts: Vec<String>,
         lines: u64,
         acks: &Arc<AckState>,
@@ -177,6 +186,7 @@ impl Sinks {
                 Arc::new(Chunk {
                     text,
                     lines,
+                    source: source.clone(),
                     ack: ack.clone(),
                 })
             })
@@ -220,13 +230,14 @@ mod tests {
         let mut queue = sinks.add(encoding, metrics.clone());
         let acks = Arc::new(AckState::default());
         let big = || vec!["x".repeat(QUEUE_BYTES / 2 + 1)];
-        assert!(sinks.send(big(), 1, &acks, 1).await);
+        let source: Arc<str> = "s".into();
+        assert!(sinks.send(&source, big(), 1, &acks, 1).await);
         assert_eq!(
             metrics.queued_bytes.load(Relaxed),
             (QUEUE_BYTES / 2 + 1) as u64
         );
         // Two chunks fit in 64 chunks, but not in the bytes.
-        let second = sinks.send(big(), 1, &acks, 2);
+        let second = sinks.send(&source, big(), 1, &acks, 2);
         tokio::pin!(second);
         let waited = tokio::time::timeout(Duration::from_millis(100), &mut second).await;
         assert!(waited.is_err(), "the second chunk passed the byte bound");

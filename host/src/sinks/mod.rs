@@ -7,9 +7,11 @@
 //! - [`stdout`]: JSON lines on standard output;
 //! - [`file`]: lines appended to a file, rotation followed;
 //! - [`syslog`]: a syslog receiver over TCP or a Unix socket;
-//! - [`udp`]: a syslog receiver over UDP.
+//! - [`udp`]: a syslog receiver over UDP;
+//! - [`kafka`]: records produced to Kafka, acked once the broker confirms.
 
 pub mod file;
+pub mod kafka;
 pub mod stdout;
 pub mod syslog;
 pub mod udp;
@@ -22,6 +24,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use self::file::{FileSpec, FileWriter};
+use self::kafka::{KafkaSpec, KafkaWriter};
 use self::stdout::{StdoutSpec, StreamWriter};
 use self::syslog::{SyslogSpec, SyslogTarget};
 use self::udp::UdpWriter;
@@ -35,6 +38,7 @@ pub enum DestinationSpec {
     Stdout(StdoutSpec),
     File(FileSpec),
     Syslog(SyslogSpec),
+    Kafka(KafkaSpec),
 }
 
 impl DestinationSpec {
@@ -53,6 +57,10 @@ impl DestinationSpec {
                 format: s.format,
                 framing: Framing::OctetCounted,
             },
+            DestinationSpec::Kafka(k) => Encoding {
+                format: k.format,
+                framing: k.framing(),
+            },
         }
     }
 
@@ -62,6 +70,7 @@ impl DestinationSpec {
             DestinationSpec::Stdout(_) => "stdout".into(),
             DestinationSpec::File(f) => f.path.display().to_string(),
             DestinationSpec::Syslog(s) => format!("syslog {}", s.target),
+            DestinationSpec::Kafka(k) => k.describe(),
         }
     }
 
@@ -78,6 +87,7 @@ impl DestinationSpec {
                 ..
             }) => Box::pin(UdpWriter::bind(queue, *address).await?.run()),
             DestinationSpec::Syslog(spec) => Box::pin(syslog::StreamWriter::new(queue, spec).run()),
+            DestinationSpec::Kafka(spec) => Box::pin(KafkaWriter::open(queue, spec).await?.run()),
         })
     }
 }
