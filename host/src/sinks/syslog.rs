@@ -119,9 +119,10 @@ impl SyslogSpec {
     }
 }
 
-/// How much of what was last sent over a TCP connection is kept to send
-/// again after the connection fails: what sat in the kernel's buffers, or
-/// in a receiver that was stopped before reading it, is not lost.
+/// How much of what was last sent over a connection is kept to send again
+/// after it fails, at most. Over TCP only what the peer has not yet
+/// acknowledged is kept (the kernel's send buffer, a few MiB); over a Unix
+/// socket, where the kernel does not say, all of this is sent again.
 pub const REPLAY_BYTES: usize = 16 * 1024 * 1024;
 
 /// How much a stream destination writes between flushes under sustained
@@ -491,5 +492,19 @@ impl StreamWriter {
             "{lost} messages could not be delivered to {}: the receiver stayed down past shutdown_timeout",
             self.target
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_is_whole_or_none() {
+        assert_eq!(frame_len(b"3 abc2 de"), Some(5));
+        assert_eq!(frame_len(b"2 de"), Some(4));
+        assert_eq!(frame_len(b"9 short"), None);
+        assert_eq!(frame_len(b"x abc"), None);
+        assert_eq!(frame_len(b""), None);
     }
 }
