@@ -3,14 +3,14 @@
 //! [`super::udp`].
 //!
 //! A stream reconnects with backoff and, after reconnecting, sends again
-//! what the lost connection may not have delivered: over TCP, the frames
+//! what the lost connection may not have delivered: the last
+//! [`REPLAY_BYTES`] it had sent (at-least-once: a message may arrive
+//! twice), or, over TCP with `resend_unacknowledged_only`, only the frames
 //! the peer had not acknowledged whole when the connection failed
-//! ([`tcp_acked`]); over a Unix socket, the last [`REPLAY_BYTES`] it had
-//! sent (at-least-once there: a message may arrive twice). A chunk counts
-//! as written (`Chunk::written`) once it is flushed to the kernel. Once
-//! sandlog is stopping, a receiver that stays down past the destination's
-//! `shutdown_timeout` makes the destination report how many messages it
-//! could not deliver.
+//! ([`tcp_acked`]). A chunk counts as written (`Chunk::written`) once it is
+//! flushed to the kernel. Once sandlog is stopping, a receiver that stays
+//! down past the destination's `shutdown_timeout` makes the destination
+//! report how many messages it could not deliver.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -43,6 +43,7 @@ pub struct RawSyslog {
     pub format: Option<Format>,
     #[serde(default, with = "humantime_serde")]
     pub shutdown_timeout: Option<Duration>,
+    pub resend_unacknowledged_only: Option<bool>,
 }
 
 /// How a syslog destination is reached, as written in the config.
@@ -85,6 +86,10 @@ pub struct SyslogSpec {
     /// receiver that is down before it gives up and reports what it could
     /// not deliver. Default: 30 s.
     pub shutdown_timeout: Duration,
+    /// TCP: after a lost connection, send again only what the peer had
+    /// not acknowledged (fewer duplicates, but what a killed receiver had
+    /// acknowledged and not stored is lost). Default: false.
+    pub resend_unacknowledged_only: bool,
 }
 
 impl SyslogSpec {
@@ -107,7 +112,11 @@ impl SyslogSpec {
             }
             (_, Some(_)) => bail!("{at}: key `path` is only for transport \"unix\""),
         };
+        if raw.resend_unacknowledged_only.is_some() && !matches!(target, SyslogTarget::Tcp(_)) {
+            bail!("{at}: key `resend_unacknowledged_only` is only for transport \"tcp\"");
+        }
         Ok(SyslogSpec {
+            resend_unacknowledged_only: raw.resend_unacknowledged_only.unwrap_or(false),
             target,
             format: raw.format.unwrap_or(Format::Rfc5424),
             shutdown_timeout: crate::units::duration(
@@ -120,9 +129,9 @@ impl SyslogSpec {
 }
 
 /// How much of what was last sent over a connection is kept to send again
-/// after it fails, at most. Over TCP only what the peer has not yet
-/// acknowledged is kept (the kernel's send buffer, a few MiB); over a Unix
-/// socket, where the kernel does not say, all of this is sent again.
+/// after it fails, at most. With `resend_unacknowledged_only`, only what
+/// the TCP peer has not yet acknowledged is kept (the kernel's send
+/// buffer, a few MiB); otherwise all of this is sent again.
 pub const REPLAY_BYTES: usize = 16 * 1024 * 1024;
 
 /// How much a stream destination writes between flushes under sustained
@@ -158,13 +167,13 @@ impl Conn {
 }
 
 /// Opens a stream to a TCP or Unix socket receiver.
-async fn open_stream(target: &SyslogTarget) -> std::io::Result<Conn> {
+async fn open_stream(target: &SyslogTarget, trust_acks: bool) -> std::io::Result<Conn> {
     let (stream, tcp): (Stream, _) = match target {
         SyslogTarget::Tcp(address) => {
             let s = TcpStream::connect(address).await?;
             let _ = s.set_nodelay(true);
-            let fd = s.as_raw_fd();
-            (Box::new(s), Some(fd))
+            let fd = trust_acks.then(|| s.as_raw_fd());
+            (Box::new(s), fd)
         }
         SyslogTarget::Unix(path) => (Box::new(tokio::net::UnixStream::connect(path).await?), None),
         SyslogTarget::Udp(_) => return Err(std::io::Error::other("UDP is not a stream")),
@@ -296,6 +305,7 @@ pub struct StreamWriter {
     queue: Queue,
     target: SyslogTarget,
     shutdown_timeout: Duration,
+    resend_unacknowledged_only: bool,
     conn: Option<Conn>,
     written: u64,
     replay: Replay,
@@ -313,6 +323,7 @@ impl StreamWriter {
             queue,
             target: spec.target.clone(),
             shutdown_timeout: spec.shutdown_timeout,
+            resend_unacknowledged_only: spec.resend_unacknowledged_only,
             conn: None,
             written: 0,
             replay: Replay::default(),
@@ -417,7 +428,7 @@ impl StreamWriter {
     /// One attempt to connect and send the replay; waits the backoff after
     /// a failed attempt. Fails once the shutdown deadline would pass.
     async fn connect(&mut self, chunk: &Chunk) -> Result<()> {
-        match open_stream(&self.target).await {
+        match open_stream(&self.target, self.resend_unacknowledged_only).await {
             Ok(mut conn) => {
                 let mut resent = 0u64;
                 for old in &self.replay.entries {
