@@ -518,4 +518,22 @@ mod tests {
         assert_eq!(frame_len(b"x abc"), None);
         assert_eq!(frame_len(b""), None);
     }
+
+    #[test]
+    fn resending_only_the_unacknowledged_is_a_tcp_key() {
+        let parse = |text: &str| {
+            let raw: RawSyslog = toml::from_str(text).unwrap();
+            SyslogSpec::from_raw(raw, Path::new("/"), "f.toml: destination 1")
+        };
+        let tcp = parse(
+            "transport = \"tcp\"\naddress = \"127.0.0.1:514\"\nresend_unacknowledged_only = true",
+        );
+        assert!(tcp.unwrap().resend_unacknowledged_only);
+        let unix = parse("transport = \"unix\"\npath = \"s\"\nresend_unacknowledged_only = true");
+        let e = format!("{:#}", unix.unwrap_err());
+        assert!(
+            e.contains("f.toml") && e.contains("resend_unacknowledged_only"),
+            "{e}"
+        );
+    }
 }
