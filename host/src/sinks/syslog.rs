@@ -3,14 +3,18 @@
 //! [`super::udp`].
 //!
 //! A stream reconnects with backoff and, after reconnecting, sends again
-//! the last [`REPLAY_BYTES`] it had sent, since a receiver that went away
-//! may not have read them (at-least-once: a message may arrive twice, none
-//! is lost while the receiver comes back); once sandlog is stopping, a
-//! receiver that stays down past the destination's `shutdown_timeout`
-//! makes the destination report how many messages it could not deliver.
+//! what the lost connection may not have delivered: the last
+//! [`REPLAY_BYTES`] it had sent (at-least-once: a message may arrive
+//! twice), or, over TCP with `resend_unacknowledged_only`, only the frames
+//! the peer had not acknowledged whole when the connection failed
+//! ([`tcp_acked`]). A chunk counts as written (`Chunk::written`) once it is
+//! flushed to the kernel. Once sandlog is stopping, a receiver that stays
+//! down past the destination's `shutdown_timeout` makes the destination
+//! report how many messages it could not deliver.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -26,6 +30,8 @@ use tokio::time::Instant;
 use crate::pipeline::queue::{Chunk, Queue};
 use crate::pipeline::render::Format;
 
+mod tcp_acked;
+
 /// `[[destination]] type = "syslog"` as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,6 +43,7 @@ pub struct RawSyslog {
     pub format: Option<Format>,
     #[serde(default, with = "humantime_serde")]
     pub shutdown_timeout: Option<Duration>,
+    pub resend_unacknowledged_only: Option<bool>,
 }
 
 /// How a syslog destination is reached, as written in the config.
@@ -79,6 +86,10 @@ pub struct SyslogSpec {
     /// receiver that is down before it gives up and reports what it could
     /// not deliver. Default: 30 s.
     pub shutdown_timeout: Duration,
+    /// TCP: after a lost connection, send again only what the peer had
+    /// not acknowledged (fewer duplicates, but what a killed receiver had
+    /// acknowledged and not stored is lost). Default: false.
+    pub resend_unacknowledged_only: bool,
 }
 
 impl SyslogSpec {
@@ -101,7 +112,11 @@ impl SyslogSpec {
             }
             (_, Some(_)) => bail!("{at}: key `path` is only for transport \"unix\""),
         };
+        if raw.resend_unacknowledged_only.is_some() && !matches!(target, SyslogTarget::Tcp(_)) {
+            bail!("{at}: key `resend_unacknowledged_only` is only for transport \"tcp\"");
+        }
         Ok(SyslogSpec {
+            resend_unacknowledged_only: raw.resend_unacknowledged_only.unwrap_or(false),
             target,
             format: raw.format.unwrap_or(Format::Rfc5424),
             shutdown_timeout: crate::units::duration(
@@ -113,9 +128,10 @@ impl SyslogSpec {
     }
 }
 
-/// How much of what was last sent over a TCP connection is kept to send
-/// again after the connection fails: what sat in the kernel's buffers, or
-/// in a receiver that was stopped before reading it, is not lost.
+/// How much of what was last sent over a connection is kept to send again
+/// after it fails, at most. With `resend_unacknowledged_only`, only what
+/// the TCP peer has not yet acknowledged is kept (the kernel's send
+/// buffer, a few MiB); otherwise all of this is sent again.
 pub const REPLAY_BYTES: usize = 16 * 1024 * 1024;
 
 /// How much a stream destination writes between flushes under sustained
@@ -127,38 +143,137 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
 type Stream = Box<dyn AsyncWrite + Send + Unpin>;
 
-/// Opens a stream to a TCP or Unix socket receiver.
-async fn open_stream(target: &SyslogTarget) -> std::io::Result<Stream> {
-    match target {
-        SyslogTarget::Tcp(address) => {
-            let s = TcpStream::connect(address).await?;
-            let _ = s.set_nodelay(true);
-            Ok(Box::new(s))
+/// An open connection to the receiver.
+struct Conn {
+    w: BufWriter<Stream>,
+    /// The TCP socket under `w`, to ask the kernel what the peer has
+    /// acknowledged; `None` for a Unix socket. Valid while `w` lives.
+    tcp: Option<RawFd>,
+}
+
+impl Conn {
+    /// Bytes written to this connection that the peer has acknowledged,
+    /// if the kernel says.
+    fn acked(&self, target: &SyslogTarget) -> Option<u64> {
+        let fd = self.tcp?;
+        match tcp_acked::data_bytes_acked(fd) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                tracing::warn!(destination = %target, error = %e, "cannot tell what the receiver acknowledged; the last messages will be sent again");
+                None
+            }
         }
-        SyslogTarget::Unix(path) => Ok(Box::new(tokio::net::UnixStream::connect(path).await?)),
-        SyslogTarget::Udp(_) => Err(std::io::Error::other("UDP is not a stream")),
     }
 }
 
-/// Chunks sent over the current connection, newest last, at most
-/// [`REPLAY_BYTES`] (but always the last one): sent again first after a
-/// reconnect.
+/// Opens a stream to a TCP or Unix socket receiver.
+async fn open_stream(target: &SyslogTarget, trust_acks: bool) -> std::io::Result<Conn> {
+    let (stream, tcp): (Stream, _) = match target {
+        SyslogTarget::Tcp(address) => {
+            let s = TcpStream::connect(address).await?;
+            let _ = s.set_nodelay(true);
+            let fd = trust_acks.then(|| s.as_raw_fd());
+            (Box::new(s), fd)
+        }
+        SyslogTarget::Unix(path) => (Box::new(tokio::net::UnixStream::connect(path).await?), None),
+        SyslogTarget::Udp(_) => return Err(std::io::Error::other("UDP is not a stream")),
+    };
+    Ok(Conn {
+        w: BufWriter::with_capacity(256 * 1024, stream),
+        tcp,
+    })
+}
+
+/// What was written to the current connection and may not have reached
+/// the receiver, newest last, from the first byte the peer has not
+/// acknowledged (TCP) or the last [`REPLAY_BYTES`] (Unix sockets, or a
+/// kernel that does not say): written again first after a reconnect.
 #[derive(Default)]
 struct Replay {
-    chunks: VecDeque<Arc<Chunk>>,
+    entries: VecDeque<Resend>,
+    /// The bytes the entries hold.
     bytes: usize,
+    /// Where the first entry starts on the current connection, in bytes
+    /// written to it.
+    base: u64,
+}
+
+/// A chunk, or the frames at its end, to write again.
+struct Resend {
+    chunk: Arc<Chunk>,
+    /// Where in the chunk's text the first frame not yet acknowledged
+    /// starts.
+    skip: usize,
+    /// Messages from `skip` on.
+    lines: u64,
+}
+
+impl Resend {
+    fn text(&self) -> &[u8] {
+        self.chunk
+            .text
+            .as_bytes()
+            .get(self.skip..)
+            .unwrap_or_default()
+    }
 }
 
 impl Replay {
     fn push(&mut self, chunk: Arc<Chunk>) {
         self.bytes += chunk.text.len();
-        self.chunks.push_back(chunk);
-        while self.bytes > REPLAY_BYTES && self.chunks.len() > 1 {
-            if let Some(old) = self.chunks.pop_front() {
-                self.bytes -= old.text.len();
+        let lines = chunk.lines;
+        self.entries.push_back(Resend {
+            chunk,
+            skip: 0,
+            lines,
+        });
+        while self.bytes > REPLAY_BYTES && self.entries.len() > 1 {
+            if let Some(old) = self.entries.pop_front() {
+                self.bytes -= old.text().len();
+                self.base += old.text().len() as u64;
             }
         }
     }
+
+    /// The peer has acknowledged the first `acked` bytes written to the
+    /// current connection: drops the entries it holds whole, and the
+    /// whole frames it holds of the first one it holds in part (a frame
+    /// the peer has only part of is written again whole).
+    fn acked(&mut self, acked: u64) {
+        while let Some(first) = self.entries.front_mut() {
+            let len = first.text().len() as u64;
+            if self.base + len <= acked {
+                self.bytes -= len as usize;
+                self.base += len;
+                self.entries.pop_front();
+                continue;
+            }
+            let mut rest = usize::try_from(acked.saturating_sub(self.base)).unwrap_or(usize::MAX);
+            while let Some(frame) = frame_len(first.text()).filter(|&f| f <= rest) {
+                first.skip += frame;
+                first.lines = first.lines.saturating_sub(1);
+                self.bytes -= frame;
+                self.base += frame as u64;
+                rest -= frame;
+            }
+            break;
+        }
+    }
+
+    /// The connection is gone: what is left is written again, from the
+    /// start of the next one.
+    fn reconnecting(&mut self) {
+        self.base = 0;
+    }
+}
+
+/// The length of the first `LENGTH SP MESSAGE` frame of `text`, framing
+/// included; `None` if it is not whole (then it is written again).
+fn frame_len(text: &[u8]) -> Option<usize> {
+    let space = text.iter().take(12).position(|&b| b == b' ')?;
+    let len: usize = std::str::from_utf8(&text[..space]).ok()?.parse().ok()?;
+    let end = space.checked_add(1)?.checked_add(len)?;
+    (end <= text.len()).then_some(end)
 }
 
 /// Chunks written since the last flush: acked once a flush succeeds.
@@ -190,7 +305,8 @@ pub struct StreamWriter {
     queue: Queue,
     target: SyslogTarget,
     shutdown_timeout: Duration,
-    conn: Option<BufWriter<Stream>>,
+    resend_unacknowledged_only: bool,
+    conn: Option<Conn>,
     written: u64,
     replay: Replay,
     unacked: Unacked,
@@ -207,6 +323,7 @@ impl StreamWriter {
             queue,
             target: spec.target.clone(),
             shutdown_timeout: spec.shutdown_timeout,
+            resend_unacknowledged_only: spec.resend_unacknowledged_only,
             conn: None,
             written: 0,
             replay: Replay::default(),
@@ -243,14 +360,30 @@ impl StreamWriter {
     /// drops the connection.
     async fn flush(&mut self) {
         if let Some(c) = self.conn.as_mut() {
-            match c.flush().await {
-                Ok(()) => self.unacked.flushed(),
+            match c.w.flush().await {
+                Ok(()) => {
+                    self.unacked.flushed();
+                    if let Some(a) = c.acked(&self.target) {
+                        self.replay.acked(a);
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(destination = %self.target, error = %e, "connection lost; reconnecting");
-                    self.conn = None;
+                    self.lost();
                 }
             }
         }
+    }
+
+    /// The connection failed: keeps to write again only what the peer had
+    /// not acknowledged when it did.
+    fn lost(&mut self) {
+        if let Some(c) = self.conn.take()
+            && let Some(a) = c.acked(&self.target)
+        {
+            self.replay.acked(a);
+        }
+        self.replay.reconnecting();
     }
 
     fn start_deadline_if_closing(&mut self) {
@@ -271,7 +404,7 @@ impl StreamWriter {
             let Some(c) = self.conn.as_mut() else {
                 continue;
             };
-            match c.write_all(chunk.text.as_bytes()).await {
+            match c.w.write_all(chunk.text.as_bytes()).await {
                 Ok(()) => {
                     self.written += chunk.lines;
                     self.queue.sent(chunk.lines);
@@ -286,7 +419,7 @@ impl StreamWriter {
                 }
                 Err(e) => {
                     tracing::warn!(destination = %self.target, error = %e, "connection lost; reconnecting and sending again");
-                    self.conn = None;
+                    self.lost();
                 }
             }
         }
@@ -295,13 +428,14 @@ impl StreamWriter {
     /// One attempt to connect and send the replay; waits the backoff after
     /// a failed attempt. Fails once the shutdown deadline would pass.
     async fn connect(&mut self, chunk: &Chunk) -> Result<()> {
-        match open_stream(&self.target).await {
-            Ok(s) => {
-                let mut w = BufWriter::with_capacity(256 * 1024, s);
+        match open_stream(&self.target, self.resend_unacknowledged_only).await {
+            Ok(mut conn) => {
                 let mut resent = 0u64;
-                for old in &self.replay.chunks {
-                    if w.write_all(old.text.as_bytes()).await.is_err() {
+                for old in &self.replay.entries {
+                    if conn.w.write_all(old.text()).await.is_err() {
                         tracing::warn!(destination = %self.target, "connection lost while sending again; reconnecting");
+                        self.conn = Some(conn);
+                        self.lost();
                         return Ok(());
                     }
                     resent += old.lines;
@@ -310,12 +444,12 @@ impl StreamWriter {
                     self.queue.metrics().retries.fetch_add(1, Relaxed);
                 }
                 if resent > 0 {
-                    tracing::info!(destination = %self.target, resent, "connected; sent the last messages again, the receiver may see them twice");
+                    tracing::info!(destination = %self.target, resent, "connected; sent again what the receiver had not acknowledged");
                 } else {
                     tracing::info!(destination = %self.target, "connected");
                 }
                 self.resent_total += resent;
-                self.conn = Some(w);
+                self.conn = Some(conn);
                 self.backoff = BACKOFF_START;
                 Ok(())
             }
@@ -341,10 +475,10 @@ impl StreamWriter {
             .deadline
             .unwrap_or_else(|| Instant::now() + self.shutdown_timeout);
         if let Some(mut c) = self.conn.take() {
-            match tokio::time::timeout_at(deadline, c.flush()).await {
+            match tokio::time::timeout_at(deadline, c.w.flush()).await {
                 Ok(Ok(())) => {
                     self.unacked.flushed();
-                    let _ = c.shutdown().await;
+                    let _ = c.w.shutdown().await;
                 }
                 _ => bail!(
                     "the last messages sent to {} may not have arrived: the connection failed while stopping",
@@ -353,7 +487,7 @@ impl StreamWriter {
             }
         }
         if self.resent_total > 0 {
-            tracing::info!(destination = %self.target, resent = self.resent_total, "messages sent twice around lost connections");
+            tracing::info!(destination = %self.target, resent = self.resent_total, "messages sent again around lost connections");
         }
         Ok(())
     }
@@ -369,5 +503,37 @@ impl StreamWriter {
             "{lost} messages could not be delivered to {}: the receiver stayed down past shutdown_timeout",
             self.target
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_is_whole_or_none() {
+        assert_eq!(frame_len(b"3 abc2 de"), Some(5));
+        assert_eq!(frame_len(b"2 de"), Some(4));
+        assert_eq!(frame_len(b"9 short"), None);
+        assert_eq!(frame_len(b"x abc"), None);
+        assert_eq!(frame_len(b""), None);
+    }
+
+    #[test]
+    fn resending_only_the_unacknowledged_is_a_tcp_key() {
+        let parse = |text: &str| {
+            let raw: RawSyslog = toml::from_str(text).unwrap();
+            SyslogSpec::from_raw(raw, Path::new("/"), "f.toml: destination 1")
+        };
+        let tcp = parse(
+            "transport = \"tcp\"\naddress = \"127.0.0.1:514\"\nresend_unacknowledged_only = true",
+        );
+        assert!(tcp.unwrap().resend_unacknowledged_only);
+        let unix = parse("transport = \"unix\"\npath = \"s\"\nresend_unacknowledged_only = true");
+        let e = format!("{:#}", unix.unwrap_err());
+        assert!(
+            e.contains("f.toml") && e.contains("resend_unacknowledged_only"),
+            "{e}"
+        );
     }
 }
