@@ -973,7 +973,10 @@ fn idle_waits_do_not_wake_the_guest_and_still_hear_request_exit() {
     let stop_time = signalled.elapsed();
     out.assert_success();
     assert!(!out.stderr.contains("interrupted"), "{}", out.stderr);
-    assert!(stop_time < Duration::from_secs(3), "stopping took {stop_time:?}");
+    assert!(
+        stop_time < Duration::from_secs(3),
+        "stopping took {stop_time:?}"
+    );
     let text = std::fs::read_to_string(setup.path("out.jsonl")).expect("output file");
     let lines = util::json_lines(&text);
     for mode in MODES {

@@ -14,6 +14,7 @@ mod flow;
 mod hostile;
 mod lifecycle;
 mod output;
+mod pending;
 mod policy;
 mod syslog;
 mod tls;

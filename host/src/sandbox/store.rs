@@ -216,6 +216,9 @@ impl Sandboxes {
         // so busy guests would keep sleeping ones from ever waking up.
         // yield_now's wake-up waits until the worker has polled its driver.
         store.epoch_deadline_callback(move |ctx| {
+            if crate::guest_api::pending::stop_now(&ctx.data().api) {
+                return Ok(wasmtime::UpdateDeadline::Interrupt);
+            }
             ctx.data().metrics.busy_ms.fetch_add(slice_ms, Relaxed);
             Ok(wasmtime::UpdateDeadline::YieldCustom(
                 ticks,
