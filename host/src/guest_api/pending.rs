@@ -360,7 +360,7 @@ mod tests {
             self.mem[at..at + 4].copy_from_slice(&w.to_le_bytes());
         }
         fn alloc(&mut self, bytes: &[u8]) -> u32 {
-            while self.mem.len() % 8 != 0 {
+            while !self.mem.len().is_multiple_of(8) {
                 self.mem.push(0);
             }
             let at = self.mem.len() as u32;
@@ -453,7 +453,7 @@ mod tests {
         let one: &[(&str, &[u8])] = &[("MESSAGE", b"one")];
         let area = b.area(&[one], 0);
         for field in 0..5 {
-            let mut bad = area.clone();
+            let mut bad = area;
             let f = match field {
                 0 => &mut bad.names,
                 1 => &mut bad.values,
