@@ -84,13 +84,25 @@ fn write_shared_module(dir: &Path) -> Result<()> {
          DEFAULT_WINDOW = {}\n\
          DEFAULT_MAX_MESSAGE_SIZE = {}\n\
          MAX_NAME_CHARS = {}\n\
-         MAX_TRANSPORT_NAME = {}\n",
+         MAX_TRANSPORT_NAME = {}\n\
+         PENDING_PROBE_STR = {:?}\n\
+         PENDING_PROBE_BYTES = bytes([{}])\n\
+         PENDING_PROBE_WORD = {}\n\
+         PENDING_MAX_AGE_MS = {}\n",
         names.join(", "),
         shared::DEFAULT_GUEST_BUFFER,
         shared::DEFAULT_WINDOW,
         shared::DEFAULT_MAX_MESSAGE_SIZE,
         shared::MAX_NAME_CHARS,
         shared::MAX_TRANSPORT_NAME,
+        shared::PENDING_PROBE_STR,
+        shared::PENDING_PROBE_BYTES
+            .iter()
+            .map(|b| b.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        shared::PENDING_PROBE_WORD,
+        shared::PENDING_MAX_AGE_MS,
     );
     fs::write(dir.join("_sandlog_shared.py"), code).context("writing _sandlog_shared.py")
 }

@@ -84,6 +84,17 @@ def _call(fn, *args):
         sys.stderr.flush()
 
 
+def _release_frames(exc):
+    """Drops the locals of the frames an exception's traceback holds, and
+    of those of the exceptions it chains to (the failure is already
+    formatted)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        traceback.clear_frames(exc.__traceback__)
+        exc = exc.__cause__ or exc.__context__
+
+
 def _load(setup):
     global _source_class
     runtime.source_name = setup.name
@@ -195,11 +206,18 @@ class Source(exports.Source):
 
     def run(self):
         source = runtime.source
+        runtime.register_pending()
         try:
             if _fetch_delays is None:
                 _call(source.run)
             else:
                 _call(_fetcher.drive, source, *_fetch_delays)
+        except BaseException as failure:
+            # The failure holds run()'s frames, and with them whatever
+            # filled the memory before a MemoryError: let it go, since
+            # handing the buffer over needs memory of its own.
+            _release_frames(failure)
+            raise
         finally:
             try:
                 runtime.flush()

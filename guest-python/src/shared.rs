@@ -35,3 +35,17 @@ pub const MAX_NAME_CHARS: u32 = 255;
 /// The longest transport name (`set_transport_name()`), in bytes: it is
 /// written into every message after it.
 pub const MAX_TRANSPORT_NAME: u32 = 255;
+
+/// What the guest's pending-area probe holds (see `pending-area` in the
+/// WIT world): a str that is not ASCII, bytes that are not UTF-8 and an
+/// array word. The host reads the guest's buffer only after these read
+/// back exactly, which proves it reads CPython's objects as they are laid
+/// out.
+pub const PENDING_PROBE_STR: &str = "sandlog-pröbe";
+pub const PENDING_PROBE_BYTES: [u8; 9] = [0, 0xFF, b's', b'a', b'n', b'd', b'l', b'o', b'g'];
+pub const PENDING_PROBE_WORD: u32 = 0x5A4D_10C5;
+
+/// How long, in milliseconds, a posted message may wait in the guest's
+/// buffer while the source keeps posting: the post path hands the buffer
+/// over once its oldest message is this old.
+pub const PENDING_MAX_AGE_MS: u32 = 20;

@@ -15,5 +15,5 @@ wasmtime::component::bindgen!({
 });
 
 pub use self::sandlog::guest::types::{
-    Extras, Failure, LogLevel, MessageBlock, Status, Timestamp, TypedValue,
+    Extras, Failure, LogLevel, MessageBlock, PendingArea, Status, Timestamp, TypedValue,
 };

@@ -69,6 +69,11 @@ fn engine() -> Result<Engine> {
     // heap instead of copying it.
     config.memory_init_cow(true);
     config.table_lazy_init(false);
+    // A trap (and an interrupt at an epoch tick) carries the guest's
+    // memories, from which the host takes the messages the guest posted
+    // but had not handed over (guest_api/pending.rs). It costs nothing
+    // until a guest traps.
+    config.coredump_on_trap(true);
     // For `perf`: names the guest's compiled functions in /tmp/perf-PID.map.
     if std::env::var_os("SANDLOG_PERFMAP").is_some_and(|v| v == "1") {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);

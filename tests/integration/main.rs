@@ -18,6 +18,7 @@ mod kubernetes;
 mod lifecycle;
 mod metrics;
 mod output;
+mod pending;
 mod policy;
 mod shard;
 mod syslog;

@@ -78,11 +78,10 @@ def _waits(timeout, end_on_exit):
             yield 0
             return
         yield part
-        # The exit request may have come with the wait itself (a host
-        # sleep stands in for a select on no descriptors) or with this
-        # poll; either way it was delivered during this wait.
-        runtime.poll_exit()
-        if end_on_exit and runtime.exit_delivered() and not told:
+        # The exit request may also have come with the wait itself (a host
+        # sleep standing in for a select() without descriptors).
+        came = runtime.poll_exit()
+        if end_on_exit and (came or (runtime.exit_delivered() and not told)):
             yield 0
             return
 

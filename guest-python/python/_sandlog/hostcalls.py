@@ -6,7 +6,7 @@ themselves (no wrapper on the hot path).
 
 from wit_world.imports import host as _host
 from wit_world.imports import tls  # noqa: F401 - TLS sessions, used by _ssl
-from wit_world.imports.types import LogLevel, MessageBlock  # noqa: F401 - re-exported
+from wit_world.imports.types import LogLevel, MessageBlock, PendingArea  # noqa: F401 - re-exported
 
 # Messages: one at a time (unbuffered), a block of the guest's buffer, and
 # the end of an unbuffered batch.
@@ -22,6 +22,9 @@ prepare_wait = _host.prepare_wait
 
 # The host log.
 log = _host.log
+
+# Where the message buffer is, for the host to take it after a trap.
+register_pending = _host.register_pending
 
 # TLS: sessions and identities the host runs under the source's policy
 # (the `tls` interface); `_ssl` is its only user.

@@ -13,12 +13,14 @@ early for it).
 import sys
 import traceback
 from array import array
+from time import monotonic_ns as _monotonic_ns
 
 from _sandlog_shared import (DEFAULT_GUEST_BUFFER, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_WINDOW,
-                             MAX_TRANSPORT_NAME)
+                             MAX_TRANSPORT_NAME, PENDING_MAX_AGE_MS, PENDING_PROBE_BYTES,
+                             PENDING_PROBE_STR, PENDING_PROBE_WORD)
 
 from . import hostcalls as host
-from .hostcalls import LogLevel, MessageBlock
+from .hostcalls import LogLevel, MessageBlock, PendingArea
 
 # The running source object and its name (set by the loader).
 source = None
@@ -30,11 +32,32 @@ source_name = ""
 # have any, and the buffer indices after which a batch was closed.
 # `capacity` 0 means unbuffered. With `auto_close` every message is a batch
 # of its own (AxoSyslog's auto_close_batches, read once after init()).
+#
+# The host knows where these objects are (register_pending) and reads them
+# from the guest's memory when the instance trapped or was interrupted
+# with messages in the buffer: so they are never rebound, only emptied,
+# and a message is in the buffer once its count is in `_counts`, which is
+# appended last. `_handed[0]` counts the messages handed over before the
+# first one in the buffer; the host takes only those it has not had.
 _names = []
 _values = []
 _counts = array("I")
 _extras = []
 _closes = []
+_handed = array("Q", [0])
+# Objects whose contents the host knows: it reads the buffer only when
+# these read back right.
+_probe = [PENDING_PROBE_STR, PENDING_PROBE_BYTES, array("I", [PENDING_PROBE_WORD])]
+_flushing = False
+# When the oldest buffered message was posted (monotonic ns), and the
+# buffer lengths at which the post path looks at the clock: 1, 2, 4, 8, 16,
+# then every 32nd, so that a slow source hands over within about twice
+# PENDING_MAX_AGE_MS and a fast one (whose buffer fills first anyway) asks
+# the clock 12 times per 256 messages (each asking costs about as much as
+# a post).
+_since = 0
+_MAX_AGE_NS = PENDING_MAX_AGE_MS * 1_000_000
+_AGE_CHECKS = frozenset([1, 2, 4, 8, 16, *range(32, 1 << 16, 32)])
 capacity = DEFAULT_GUEST_BUFFER
 auto_close = True
 max_message_size = DEFAULT_MAX_MESSAGE_SIZE
@@ -214,6 +237,22 @@ def acknowledge(acked):
 
 
 
+def register_pending():
+    """Tells the host where the buffer is (once per instance, before run())."""
+    host.register_pending(PendingArea(id(_names), id(_values), id(_counts), id(_handed), id(_probe)))
+
+
+def _aged(n):
+    """At buffer length `n` (one of _AGE_CHECKS): start the buffer's clock,
+    or hand the buffer over once its oldest message is old enough."""
+    global _since
+    now = _monotonic_ns()
+    if n == 1:
+        _since = now
+    elif now - _since >= _MAX_AGE_NS:
+        flush()
+
+
 def post_message(self, msg):
     """LogSource.post_message: the hot path of every message.
 
@@ -233,8 +272,11 @@ def post_message(self, msg):
     _names.extend(pairs)
     _values.extend(pairs.values())
     _counts.append(len(pairs))
-    if len(_counts) >= capacity:
+    n = len(_counts)
+    if n >= capacity:
         flush()
+    elif n in _AGE_CHECKS:
+        _aged(n)
 
 
 def _too_big(size):
@@ -253,7 +295,9 @@ def _post_slow(msg):
         if bookmark is not None:
             _bookmark(bookmark, _posted + 1)
         _posted += 1
-        on_status(host.post_message(_block([msg])))
+        status = host.post_message(_block([msg]))
+        _handed[0] += 1
+        on_status(status)
         if auto_close:
             host.close_batch()
         if _posted - _acked > window:
@@ -267,8 +311,11 @@ def _post_slow(msg):
     _names.extend(pairs)
     _values.extend(pairs.values())
     _counts.append(len(pairs))
-    if len(_counts) >= capacity:
+    n = len(_counts)
+    if n >= capacity:
         flush()
+    elif n in _AGE_CHECKS:
+        _aged(n)
 
 
 def close_batch():
@@ -311,16 +358,36 @@ def _block(msgs):
 
 
 def flush():
-    """Hand every buffered message to the host, in order, with batch ends."""
-    global _names, _values, _counts, _extras, _closes, _posted
-    if not _counts:
+    """Hand every buffered message to the host, in order, with batch ends.
+
+    The buffer is emptied only once the host has the block: an instance
+    that traps on the way (a stack overflow in the call itself, say)
+    leaves the messages where the host finds them. What a finalizer posts
+    while the block is on its way stays for the next flush."""
+    global _posted, _flushing
+    n = len(_counts)
+    if not n or _flushing:
         return
-    _posted += len(_counts)
-    block = MessageBlock(
-        "\0".join(_names), *_joined_values(_values),
-        _counts.tobytes().decode("latin-1"), _extras, None if auto_close else _closes)
-    _names, _values, _counts, _extras, _closes = [], [], array("I"), [], []
-    on_status(host.post_messages(block))
+    _flushing = True
+    try:
+        npairs = len(_names)
+        block = MessageBlock(
+            "\0".join(_names), *_joined_values(_values),
+            _counts.tobytes().decode("latin-1"), _extras, None if auto_close else _closes)
+        status = host.post_messages(block)
+        del block
+        _posted += n
+        del _names[:npairs]
+        del _values[:npairs]
+        del _counts[:n]
+        if _extras:
+            _extras[:] = [(i - n, e) for i, e in _extras if i >= n]
+        if _closes:
+            _closes[:] = [i - n for i in _closes if i >= n]
+        _handed[0] += n
+    finally:
+        _flushing = False
+    on_status(status)
     if _posted - _acked > window:
         _window_full()
 

@@ -6,7 +6,7 @@
 //! at once.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use tokio::sync::Notify;
 
@@ -22,6 +22,9 @@ const EXIT_TOLD: u8 = 2;
 pub struct Control {
     exit: AtomicU8,
     wake: Notify,
+    /// The guest is to be stopped where it is, by a trap at its next
+    /// epoch tick (see [`crate::guest_api::pending`]).
+    interrupt: AtomicBool,
 }
 
 impl Control {
@@ -50,6 +53,16 @@ impl Control {
         self.exit
             .compare_exchange(EXIT_WANTED, EXIT_TOLD, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
+    }
+
+    /// Stops the guest at its next epoch tick with a trap, whose core dump
+    /// holds the messages it had not handed over.
+    pub fn interrupt(&self) {
+        self.interrupt.store(true, Ordering::SeqCst);
+    }
+
+    pub fn interrupt_wanted(&self) -> bool {
+        self.interrupt.load(Ordering::Relaxed)
     }
 
     /// The guest is told through the request-exit export instead.

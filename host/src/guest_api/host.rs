@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use super::control::{Control, WaitEnds};
 use super::gate::{Gate, LogBudget, clip};
 use crate::bindings::sandlog::guest::{host, types};
-use crate::bindings::{LogLevel, MessageBlock, Status};
+use crate::bindings::{LogLevel, MessageBlock, PendingArea, Status};
 use crate::pipeline::acks::AckState;
 use crate::pipeline::delivery::{Delivery, Stats};
 use crate::schedule::{Slice, TURNS};
@@ -32,6 +32,10 @@ pub struct GuestApi {
     /// The guest's use of its `cpu` slice; every wait in a call goes
     /// through [`TURNS`] with it.
     slice: Slice,
+    /// Where the guest says its buffer is (see [`super::pending`]).
+    pending: Option<PendingArea>,
+    /// How many messages the guest has handed over, refused ones included.
+    handed: u64,
 }
 
 impl GuestApi {
@@ -50,7 +54,37 @@ impl GuestApi {
             log_budget,
             announced_wait: None,
             slice: Slice::new(crate::schedule::COARSE_TICK),
+            pending: None,
+            handed: 0,
         }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where the guest last said its buffer is.
+    pub fn pending_area(&self) -> Option<&PendingArea> {
+        self.pending.as_ref()
+    }
+
+    /// How many messages the guest has handed over.
+    pub fn handed(&self) -> u64 {
+        self.handed
+    }
+
+    /// The supervisor wants the guest stopped by a trap at its next epoch
+    /// tick.
+    pub fn interrupt_wanted(&self) -> bool {
+        self.control.interrupt_wanted()
+    }
+
+    /// Hands on the messages taken from the memory of the guest after it
+    /// trapped, as if it had posted them: through the gate.
+    pub async fn post_recovered(&mut self, block: MessageBlock) {
+        let n = super::gate::block_len(&block);
+        tracing::warn!(source = %self.name, messages = n, "took the messages the guest had posted but not handed over from its memory");
+        let _ = host::Host::post_messages(self, block).await;
     }
 
     /// The guest's use of its `cpu` slice, for the epoch deadline.
@@ -122,8 +156,10 @@ impl host::Host for GuestApi {
         let verdict = self
             .gate
             .check_block(&mut block, |msg| delivery.render_pending(msg));
+        let posted = verdict.posted;
         delivery.count_pending(verdict, started);
         TURNS.wait(&mut self.slice, delivery.bound_pending()).await;
+        self.handed += posted;
         self.status()
     }
 
@@ -140,9 +176,13 @@ impl host::Host for GuestApi {
             .gate
             .check_block(&mut block, |msg| delivery.render(&mut batch, msg));
         let closes = block.closes.as_ref().map(|c| c.len() as u64);
+        let posted = verdict.posted;
         TURNS
             .wait(&mut self.slice, delivery.post_block(batch, verdict, closes))
             .await;
+        // Counted once the block is on its way: a call dropped before that
+        // leaves the messages to be taken from the guest's memory.
+        self.handed += posted;
         self.status()
     }
 
@@ -181,6 +221,12 @@ impl host::Host for GuestApi {
         let status = self.status();
         self.announced_wait = Some(wake_at_acked);
         status
+    }
+
+    async fn register_pending(&mut self, area: PendingArea) {
+        // Checked only when it is read (see pending.rs): an address is
+        // just a number until then.
+        self.pending = Some(area);
     }
 
     async fn log(&mut self, level: LogLevel, text: String) {

@@ -209,6 +209,9 @@ impl Sandboxes {
         *store.data_mut().api.slice_mut() = Slice::new(policy.cpu);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut ctx| {
+            if crate::guest_api::pending::stop_now(&ctx.data().api) {
+                return Ok(wasmtime::UpdateDeadline::Interrupt);
+            }
             let state = ctx.data_mut();
             Ok(schedule::at_epoch(
                 state.api.slice_mut(),

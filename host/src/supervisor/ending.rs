@@ -112,7 +112,7 @@ pub fn report_trap(what: &str, trap: &wasmtime::Error) -> Ending {
     }
     // The chain with the guest's wasm backtrace; the host's own backtrace
     // says nothing about the script.
-    let error = format!("{trap:#}");
+    let error = trap_text(trap);
     if error.contains("resource table has no free keys") {
         tracing::error!(
             error,
@@ -124,6 +124,38 @@ pub fn report_trap(what: &str, trap: &wasmtime::Error) -> Ending {
         tracing::error!(error, "{what}: the guest trapped");
         Ending::Trapped
     }
+}
+
+/// The chain of a trap, as `{:#}` writes it, without the core dump that
+/// every trap carries (its list of globals alone is thousands of lines).
+fn trap_text(trap: &wasmtime::Error) -> String {
+    use std::fmt::Write as _;
+    const DUMP: &str = "wasm coredump generated";
+    /// Keeps the first bytes of what is written, then stops the writing.
+    struct Head(String);
+    impl std::fmt::Write for Head {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let room = DUMP.len().saturating_sub(self.0.len());
+            self.0.extend(s.chars().take(room));
+            if self.0.len() >= DUMP.len() {
+                return Err(std::fmt::Error);
+            }
+            Ok(())
+        }
+    }
+    let mut text = String::new();
+    for layer in trap.chain() {
+        let mut head = Head(String::new());
+        let _ = write!(head, "{layer}");
+        if head.0.starts_with(DUMP) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        let _ = write!(text, "{layer}");
+    }
+    text
 }
 
 #[cfg(test)]

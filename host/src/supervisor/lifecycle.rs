@@ -22,7 +22,7 @@ use crate::bindings::{Failure, SandlogSource};
 use crate::config::SourceSpec;
 use crate::engine::bytecode::ScriptKey;
 use crate::guest_api::gate::LogBudget;
-use crate::guest_api::{Control, GuestApi};
+use crate::guest_api::{self, Control, GuestApi};
 use crate::metrics::{SourceMetrics, State};
 use crate::pipeline::delivery::Delivery;
 use crate::pipeline::render::SourceFields;
@@ -52,6 +52,7 @@ pub async fn lifecycle(
     let instantiated = started.elapsed();
     let guard = Guard {
         grace: spec.policy.exit_grace,
+        slice: spec.policy.cpu,
         control: &control,
     };
     let mut instance = Instance {
@@ -244,10 +245,21 @@ impl Instance<'_> {
         if let Some(w) = watcher {
             w.abort();
         }
+        let trap = match &ran {
+            Guarded::Done(Err(trap)) | Guarded::Stopped(Err(trap)) => Some(trap),
+            _ => None,
+        };
+        // What the guest posted and could not hand over, from its memory.
+        let recovered = trap.and_then(|trap| {
+            guest_api::pending::from_dump(&self.store, trap, |s: &SourceState| &s.api)
+        });
         let ending = match ran {
             Guarded::Done(result) => classify_run(result),
-            Guarded::Interrupted => Ending::Interrupted,
+            Guarded::Interrupted | Guarded::Stopped(_) => Ending::Interrupted,
         };
+        if let Some(block) = recovered {
+            self.store.data_mut().api.post_recovered(block).await;
+        }
         self.store.data_mut().api.finish().await;
         if matches!(ending, Ending::Returned | Ending::Raised) {
             self.settle_acks(stop).await;
@@ -299,7 +311,7 @@ impl Instance<'_> {
                     tracing::error!(grace = ?grace, "the ack callbacks did not return within the exit grace; interrupted");
                     return;
                 }
-                Guarded::Interrupted => return,
+                Guarded::Interrupted | Guarded::Stopped(_) => return,
             };
             if !waiting || acked >= posted {
                 return;
@@ -332,7 +344,7 @@ impl Instance<'_> {
             Guarded::Done(Err(_)) => {
                 tracing::error!(grace = ?grace, "deinit() did not return within the exit grace; interrupted")
             }
-            Guarded::Interrupted => {}
+            Guarded::Interrupted | Guarded::Stopped(_) => {}
         }
     }
 }
@@ -425,6 +437,6 @@ fn starting<T>(
             let _ = report_trap(what, &trap);
             None
         }
-        Guarded::Interrupted => None,
+        Guarded::Interrupted | Guarded::Stopped(_) => None,
     }
 }
