@@ -99,7 +99,12 @@ path = "out.jsonl"
         "the reason names the source it waits for: {seen:?}"
     );
     assert_eq!(seen.last().map(|(_, b)| b.as_str()), Some("ready\n"));
-    // By then both sources are through their first start.
+    // By then both sources are through their first start; the running one's
+    // first message reaches the file just after.
+    assert!(
+        util::wait_for_file_lines(&setup.path("out.jsonl"), 1, LIMIT),
+        "the started source never wrote"
+    );
     let text = std::fs::read_to_string(setup.path("out.jsonl")).unwrap_or_default();
     assert!(text.contains("started"), "{text}");
     assert_eq!(get(port, "/healthz"), Some((200, "ok\n".into())));
