@@ -111,6 +111,9 @@ def deliver_exit():
     # exit request, so that a run() waiting for its wakeup() sees it.
     if suspend_mode:
         _call_source("wakeup")
+    # The host lets the other stopping sources hear their exit request
+    # before this one goes on.
+    on_status(host.poll())
     # What was posted before the exit request leaves the guest now, in case
     # the source is interrupted later.
     flush()

@@ -36,6 +36,8 @@ pub struct GuestApi {
     pending: Option<PendingArea>,
     /// How many messages the guest has handed over, refused ones included.
     handed: u64,
+    /// The guest was told to exit and has not stepped aside since.
+    step_aside_after_exit: bool,
 }
 
 impl GuestApi {
@@ -56,6 +58,7 @@ impl GuestApi {
             slice: Slice::new(crate::schedule::COARSE_TICK),
             pending: None,
             handed: 0,
+            step_aside_after_exit: false,
         }
     }
 
@@ -140,8 +143,10 @@ impl GuestApi {
     /// withdraws an announced wait, so that it cannot end a later one.
     fn status(&mut self) -> Status {
         self.announced_wait = None;
+        let exit = self.control.take();
+        self.step_aside_after_exit |= exit;
         Status {
-            exit: self.control.take(),
+            exit,
             acked: self.delivery.ack_state().acked(),
         }
     }
@@ -213,6 +218,13 @@ impl host::Host for GuestApi {
 
     async fn poll(&mut self) -> Status {
         self.close_pending().await;
+        // The guest polls once its request_exit() has run. When many
+        // sources stop together, each goes to the back of the line here, so
+        // that every source hears request_exit() before any runs the rest
+        // of its exit (its last posts, deinit(), teardown).
+        if std::mem::take(&mut self.step_aside_after_exit) {
+            tokio::task::yield_now().await;
+        }
         self.status()
     }
 
