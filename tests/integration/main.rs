@@ -20,6 +20,7 @@ mod metrics;
 mod output;
 mod pending;
 mod policy;
+mod relp;
 mod shard;
 mod syslog;
 mod tls;

@@ -6,7 +6,7 @@
 //!
 //! - [`stdout`]: JSON lines on standard output;
 //! - [`file`]: lines appended to a file, rotation followed;
-//! - [`syslog`]: a syslog receiver over TCP or a Unix socket;
+//! - [`syslog`]: a syslog receiver over TCP, RELP or a Unix socket;
 //! - [`udp`]: a syslog receiver over UDP;
 //! - [`kafka`]: records produced to Kafka, acked once the broker confirms.
 
@@ -86,6 +86,12 @@ impl DestinationSpec {
                 target: SyslogTarget::Udp(address),
                 ..
             }) => Box::pin(UdpWriter::bind(queue, *address).await?.run()),
+            DestinationSpec::Syslog(
+                spec @ SyslogSpec {
+                    target: SyslogTarget::Relp(address),
+                    ..
+                },
+            ) => Box::pin(syslog::relp::RelpWriter::new(queue, spec, *address).run()),
             DestinationSpec::Syslog(spec) => Box::pin(syslog::StreamWriter::new(queue, spec).run()),
             DestinationSpec::Kafka(spec) => Box::pin(KafkaWriter::open(queue, spec).await?.run()),
         })

@@ -1,6 +1,6 @@
 //! Syslog to a receiver (RFC 5424 by default, or RFC 3164) over a stream,
 //! TCP or a Unix socket, with RFC 6587 octet counting. UDP is in
-//! [`super::udp`].
+//! [`super::udp`], RELP in [`relp`].
 //!
 //! A stream reconnects with backoff and, after reconnecting, sends again
 //! what the lost connection may not have delivered: the last
@@ -30,6 +30,7 @@ use tokio::time::Instant;
 use crate::pipeline::queue::{Chunk, Queue};
 use crate::pipeline::render::Format;
 
+pub mod relp;
 mod tcp_acked;
 
 /// `[[destination]] type = "syslog"` as written.
@@ -53,6 +54,7 @@ pub enum Transport {
     Tcp,
     Udp,
     Unix,
+    Relp,
 }
 
 /// A syslog receiver.
@@ -64,6 +66,9 @@ pub enum SyslogTarget {
     Udp(SocketAddr),
     /// RFC 6587 octet counting over a Unix stream socket.
     Unix(PathBuf),
+    /// RELP over TCP: every message answered by the receiver
+    /// ([`relp`]).
+    Relp(SocketAddr),
 }
 
 impl std::fmt::Display for SyslogTarget {
@@ -72,6 +77,7 @@ impl std::fmt::Display for SyslogTarget {
             SyslogTarget::Tcp(a) => write!(f, "tcp {a}"),
             SyslogTarget::Udp(a) => write!(f, "udp {a}"),
             SyslogTarget::Unix(p) => write!(f, "unix {}", p.display()),
+            SyslogTarget::Relp(a) => write!(f, "relp {a}"),
         }
     }
 }
@@ -106,6 +112,7 @@ impl SyslogSpec {
         let target = match (transport, raw.path) {
             (Transport::Tcp, None) => SyslogTarget::Tcp(ip(raw.address)?),
             (Transport::Udp, None) => SyslogTarget::Udp(ip(raw.address)?),
+            (Transport::Relp, None) => SyslogTarget::Relp(ip(raw.address)?),
             (Transport::Unix, Some(p)) if raw.address.is_none() => SyslogTarget::Unix(base.join(p)),
             (Transport::Unix, _) => {
                 bail!("{at}: transport \"unix\" needs key `path` (and no `address`)")
@@ -176,7 +183,9 @@ async fn open_stream(target: &SyslogTarget, trust_acks: bool) -> std::io::Result
             (Box::new(s), fd)
         }
         SyslogTarget::Unix(path) => (Box::new(tokio::net::UnixStream::connect(path).await?), None),
-        SyslogTarget::Udp(_) => return Err(std::io::Error::other("UDP is not a stream")),
+        SyslogTarget::Udp(_) | SyslogTarget::Relp(_) => {
+            return Err(std::io::Error::other("not a plain syslog stream"));
+        }
     };
     Ok(Conn {
         w: BufWriter::with_capacity(256 * 1024, stream),
