@@ -170,7 +170,10 @@ fn check_record(rec: &Value, source: &str, i: u64) {
     let resource = &rec["resource"];
     assert_eq!(resource["service.name"], json!({"string": "tenants"}));
     assert_eq!(resource["sandlog.source"], json!({"string": source}));
-    assert_eq!(resource["deployment.environment"], json!({"string": "test"}));
+    assert_eq!(
+        resource["deployment.environment"],
+        json!({"string": "test"})
+    );
     assert_eq!(resource["cluster.size"], json!({"int": 3}));
     assert!(resource["host.name"]["string"].is_string(), "{resource}");
     assert_eq!(rec["scope"], "sandlog");
@@ -203,7 +206,7 @@ fn check_record(rec: &Value, source: &str, i: u64) {
     let attributes = &rec["attributes"];
     assert_eq!(attributes["seq"], json!({"int": i}));
     assert_eq!(attributes["ratio"], json!({"double": i as f64 / 4.0}));
-    assert_eq!(attributes["even"], json!({"bool": i % 2 == 0}));
+    assert_eq!(attributes["even"], json!({"bool": i.is_multiple_of(2)}));
     assert_eq!(
         attributes["tags"],
         json!({"array": [{"string": "a"}, {"string": format!("t{i}")}]})
@@ -257,7 +260,8 @@ fn otlp_http_delivers_two_sources_once_mapped_field_by_field() {
     assert!(
         requests
             .iter()
-            .all(|r| r["content_type"] == "application/x-protobuf" && r["content_encoding"].is_null())
+            .all(|r| r["content_type"] == "application/x-protobuf"
+                && r["content_encoding"].is_null())
     );
     // The requests are batched, not one per message.
     assert!(requests.len() < 600, "{} requests", requests.len());
@@ -349,7 +353,10 @@ fn refused_for_good(protocol: &str) {
     assert_eq!(requests[0]["answer"], 400);
     assert!(refused > 0);
     // Every message was sent once: the refused ones were not sent again.
-    let mut all: Vec<u64> = requests.iter().flat_map(|r| records(r).iter().map(seq)).collect();
+    let mut all: Vec<u64> = requests
+        .iter()
+        .flat_map(|r| records(r).iter().map(seq))
+        .collect();
     all.sort_unstable();
     assert!(all == (0..N).collect::<Vec<_>>(), "{} records", all.len());
     assert_eq!(
@@ -377,7 +384,11 @@ fn refused_for_good(protocol: &str) {
         out.stderr
     );
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(receiver.requests().len(), requests.len(), "a request was sent again");
+    assert_eq!(
+        receiver.requests().len(),
+        requests.len(),
+        "a request was sent again"
+    );
 }
 
 #[test]
@@ -429,7 +440,10 @@ fn otlp_receiver_down_at_start_holds_the_source_back() {
     };
     let requests = receiver.wait_records(N as usize);
     util::wait(child, LIMIT).assert_success();
-    let seqs: Vec<u64> = accepted_by_source(&requests)["only"].iter().map(seq).collect();
+    let seqs: Vec<u64> = accepted_by_source(&requests)["only"]
+        .iter()
+        .map(seq)
+        .collect();
     assert!(seqs == (0..N).collect::<Vec<_>>(), "{} records", seqs.len());
 }
 

@@ -369,7 +369,10 @@ impl<'a> Iterator for Records<'a> {
             }
             Framing::OctetCounted => {
                 let space = self.rest.iter().position(|&b| b == b' ')?;
-                let len: usize = std::str::from_utf8(&self.rest[..space]).ok()?.parse().ok()?;
+                let len: usize = std::str::from_utf8(&self.rest[..space])
+                    .ok()?
+                    .parse()
+                    .ok()?;
                 let rest = &self.rest[space + 1..];
                 let message = rest.get(..len)?;
                 self.rest = &rest[len..];

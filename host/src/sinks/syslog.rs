@@ -210,8 +210,7 @@ struct Resend {
 
 impl Resend {
     fn text(&self) -> &[u8] {
-        self.chunk.text.get(self.skip..)
-            .unwrap_or_default()
+        self.chunk.text.get(self.skip..).unwrap_or_default()
     }
 }
 

@@ -181,7 +181,9 @@ impl OtlpSpec {
 /// Checks an endpoint: `http` or `https`, a host, no query.
 fn endpoint(text: &str, at: &str) -> Result<hyper::Uri> {
     let uri: hyper::Uri = text.parse().with_context(|| {
-        format!("{at}: key `endpoint`: {text:?} is not a URL (http://HOST:PORT or https://HOST:PORT)")
+        format!(
+            "{at}: key `endpoint`: {text:?} is not a URL (http://HOST:PORT or https://HOST:PORT)"
+        )
     })?;
     match uri.scheme_str() {
         Some("http" | "https") => {}

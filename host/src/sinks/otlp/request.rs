@@ -76,7 +76,9 @@ pub fn pieces(chunk: &Arc<Chunk>, max_records: usize, max_bytes: usize) -> Vec<P
         at += len;
         records += 1;
     }
-    let rest = chunk.lines.saturating_sub(out.iter().map(|p| p.records).sum());
+    let rest = chunk
+        .lines
+        .saturating_sub(out.iter().map(|p| p.records).sum());
     out.push(whole(start..text.len(), rest, true));
     out
 }
@@ -173,8 +175,10 @@ impl Resources {
             }
             let scope_len = self.scope.len() + records_len;
             let resource_len = self.field(source).len();
-            let resource_logs_len =
-                resource_len + key_len(SCOPE_LOGS) + encoded_len_varint(scope_len as u64) + scope_len;
+            let resource_logs_len = resource_len
+                + key_len(SCOPE_LOGS)
+                + encoded_len_varint(scope_len as u64)
+                + scope_len;
             encode_key(RESOURCE_LOGS, WireType::LengthDelimited, out);
             encode_varint(resource_logs_len as u64, out);
             let resource = self.field(source);
@@ -269,14 +273,26 @@ mod tests {
         let request = ExportLogsServiceRequest::decode(&body[..])?;
         assert_eq!(request.resource_logs.len(), 2);
         let a = &request.resource_logs[0];
-        let attrs = &a.resource.as_ref().map(|r| r.attributes.clone()).unwrap_or_default();
-        let get = |k: &str| attrs.iter().find(|kv| kv.key == k).and_then(|kv| string(&kv.value));
+        let attrs = &a
+            .resource
+            .as_ref()
+            .map(|r| r.attributes.clone())
+            .unwrap_or_default();
+        let get = |k: &str| {
+            attrs
+                .iter()
+                .find(|kv| kv.key == k)
+                .and_then(|kv| string(&kv.value))
+        };
         assert_eq!(get("service.name"), Some("svc"));
         assert_eq!(get(SOURCE_ATTRIBUTE), Some("a"));
         assert_eq!(get("env"), Some("test"));
         assert_eq!(get("host.name"), Some("box"));
         let scope = &a.scope_logs[0];
-        assert_eq!(scope.scope.as_ref().map(|s| s.name.as_str()), Some("sandlog"));
+        assert_eq!(
+            scope.scope.as_ref().map(|s| s.name.as_str()),
+            Some("sandlog")
+        );
         assert_eq!(scope.log_records.len(), 4);
         let r = &scope.log_records[0];
         assert_eq!(string(&r.body), Some("hello"));
@@ -309,11 +325,11 @@ mod tests {
     fn a_large_chunk_is_cut_at_records() -> Result<(), prost::DecodeError> {
         let c = chunk("a", 10);
         let cut = pieces(&c, 4, 1 << 20);
+        assert_eq!(cut.iter().map(|p| p.records).collect::<Vec<_>>(), [4, 4, 2]);
         assert_eq!(
-            cut.iter().map(|p| p.records).collect::<Vec<_>>(),
-            [4, 4, 2]
+            cut.iter().map(|p| p.last).collect::<Vec<_>>(),
+            [false, false, true]
         );
-        assert_eq!(cut.iter().map(|p| p.last).collect::<Vec<_>>(), [false, false, true]);
         let one = c.text.len() / 10;
         let by_bytes = pieces(&c, 1000, one * 3 + 1);
         assert_eq!(

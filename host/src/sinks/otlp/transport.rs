@@ -170,8 +170,8 @@ impl HttpClient {
         } else {
             body
         };
-        let mut request = hyper::Request::post(self.uri.clone())
-            .header(CONTENT_TYPE, "application/x-protobuf");
+        let mut request =
+            hyper::Request::post(self.uri.clone()).header(CONTENT_TYPE, "application/x-protobuf");
         if self.gzip {
             request = request.header(CONTENT_ENCODING, "gzip");
         }
