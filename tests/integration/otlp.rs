@@ -56,17 +56,40 @@ impl Receiver {
     /// Starts the receiver speaking `protocol`, answering the first
     /// requests with `answers` (HTTP codes) and then 200.
     fn start(protocol: &str, answers: &str, retry_after: Option<u32>) -> Receiver {
+        Receiver::start_then(protocol, answers, 200, retry_after)
+    }
+
+    /// As [`Receiver::start`], answering `then` after `answers`.
+    fn start_then(protocol: &str, answers: &str, then: u16, retry_after: Option<u32>) -> Receiver {
+        Receiver::launch(protocol, answers, then, retry_after, None)
+    }
+
+    /// Starts the receiver with every option; `tls` is its certificate
+    /// and key (PEM files).
+    fn launch(
+        protocol: &str,
+        answers: &str,
+        then: u16,
+        retry_after: Option<u32>,
+        tls: Option<(&Path, &Path)>,
+    ) -> Receiver {
         let dir = tempfile::tempdir().expect("temp dir");
         let out = dir.path().join("requests.jsonl");
         let mut cmd = Command::new(python());
         cmd.arg(util::repo_root().join("tests/otlp/receiver.py"))
-            .args(["--protocol", protocol, "--answers", answers, "--out"])
+            .args(["--protocol", protocol, "--answers", answers])
+            .args(["--then", &then.to_string(), "--out"])
             .arg(&out)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::inherit())
+            // gRPC's C core logs refused handshakes: the tests cause those.
+            .env("GRPC_VERBOSITY", "ERROR");
         if let Some(s) = retry_after {
             cmd.args(["--retry-after", &s.to_string()]);
+        }
+        if let Some((cert, key)) = tls {
+            cmd.arg("--tls").arg(cert).arg(key);
         }
         let mut child = util::spawn(&mut cmd, "the OTLP receiver");
         let stdout = child.stdout().expect("receiver stdout");
@@ -484,4 +507,121 @@ fn otlp_check_rejects_a_bad_endpoint_and_unknown_keys() {
             "{extra}: {stderr}"
         );
     }
+}
+
+/// SIGTERM while the receiver answers "unavailable": what it did not
+/// accept within `shutdown_timeout` is reported by count, sandlog exits 1,
+/// and the source saw only accepted messages acked.
+#[test]
+fn otlp_unaccepted_at_shutdown_are_reported_and_never_acked() {
+    let accepted = vec!["200"; 10].join(",");
+    let receiver = Receiver::start_then("http", &accepted, 503, None);
+    let config = format!(
+        r#"
+[[source]]
+name = "a"
+script = "kafka_acked.py"
+class = "Acked"
+options = {{ name = "a" }}
+log_iw_size = 2000
+policy = {{ exit_grace = "2s" }}
+{}"#,
+        destination(
+            "http",
+            receiver.port,
+            "shutdown_timeout = \"1s\"\nmax_records = 200"
+        )
+    );
+    let setup = Setup::new(&config).script("kafka_acked.py");
+    let child = setup.spawn();
+    let started = Instant::now();
+    while !receiver.requests().iter().any(|r| r["answer"] == 503) {
+        assert!(started.elapsed() < LIMIT, "the receiver never refused");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.signal("TERM");
+    let out = child.wait(Duration::from_secs(30));
+    assert!(!out.status.success(), "exited 0 with messages not accepted");
+    let unsent: u64 = out
+        .stderr
+        .lines()
+        .find_map(|l| {
+            let (count, _) = l.split_once(" messages were not accepted by otlp http")?;
+            count.rsplit(' ').next()?.parse().ok()
+        })
+        .unwrap_or_else(|| panic!("no count of what was not sent:\n{}", out.stderr));
+    assert!(unsent > 0);
+    let acked: u64 = out
+        .stderr
+        .lines()
+        .find_map(|l| {
+            let rest = l.split_once("ACKED a ")?.1;
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .unwrap_or_else(|| panic!("no ack report:\n{}", out.stderr));
+    let requests = receiver.requests();
+    let seqs: Vec<u64> = accepted_by_source(&requests)["a"].iter().map(seq).collect();
+    assert!(
+        seqs == (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "not each once in order"
+    );
+    assert!(
+        acked > 0 && acked <= seqs.len() as u64,
+        "acked {acked}, {} accepted",
+        seqs.len()
+    );
+}
+
+/// An `https` receiver whose certificate only `ca_file` vouches for.
+fn over_tls(protocol: &str) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let receiver = Receiver::launch(protocol, "", 200, None, Some((&cert_path, &key_path)));
+    const N: u64 = 200;
+    let config = typed_sources(&["tls"], N, "")
+        + &destination(protocol, receiver.port, "ca_file = \"ca.pem\"")
+            .replace("http://127.0.0.1", "https://127.0.0.1");
+    Setup::new(&config)
+        .script("otlp_typed.py")
+        .file("ca.pem", &cert.pem())
+        .run(LIMIT)
+        .assert_success();
+    let requests = receiver.wait_records(N as usize);
+    let seqs: Vec<u64> = accepted_by_source(&requests)["tls"]
+        .iter()
+        .map(seq)
+        .collect();
+    assert!(seqs == (0..N).collect::<Vec<_>>(), "{} records", seqs.len());
+
+    // Without the CA file the system store does not know the receiver:
+    // nothing is sent, and sandlog says why and what it could not send.
+    let config = typed_sources(&["tls"], N, "")
+        + &destination(protocol, receiver.port, "shutdown_timeout = \"1s\"")
+            .replace("http://127.0.0.1", "https://127.0.0.1");
+    let out = Setup::new(&config).script("otlp_typed.py").run(LIMIT);
+    assert!(!out.status.success(), "sent to an unknown receiver");
+    assert!(
+        out.stderr.contains("UnknownIssuer") && out.stderr.contains("messages were not accepted"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(receiver.requests().len(), requests.len());
+}
+
+#[test]
+fn otlp_http_over_tls_trusts_its_ca_file() {
+    over_tls("http");
+}
+
+#[test]
+fn otlp_grpc_over_tls_trusts_its_ca_file() {
+    over_tls("grpc");
 }

@@ -6,8 +6,8 @@ writes one JSON line per request to --out: the answer it gave, the
 request's content encoding and chosen headers, and every record with its
 resource, typed values tagged by type. --answers lists the status of the
 first requests (HTTP codes; for gRPC 503 is UNAVAILABLE and 400
-INVALID_ARGUMENT); the rest are accepted. Prints `LISTENING PORT` once
-ready.
+INVALID_ARGUMENT); the rest get --then (default 200). Prints
+`LISTENING PORT` once ready. With --tls CERT KEY it speaks TLS.
 
     receiver.py --protocol http --out requests.jsonl [--answers 503,503]
 """
@@ -15,6 +15,7 @@ ready.
 import argparse
 import gzip
 import json
+import ssl
 import sys
 import threading
 from concurrent import futures
@@ -75,15 +76,16 @@ def records(request):
 class Log:
     """The requests so far, and the answers still to give."""
 
-    def __init__(self, path, answers, retry_after):
+    def __init__(self, path, answers, then, retry_after):
         self.file = open(path, "a", encoding="utf-8")
         self.answers = list(answers)
+        self.then = then
         self.retry_after = retry_after
         self.lock = threading.Lock()
 
     def next_answer(self):
         with self.lock:
-            return self.answers.pop(0) if self.answers else 200
+            return self.answers.pop(0) if self.answers else self.then
 
     def write(self, entry):
         with self.lock:
@@ -91,7 +93,7 @@ class Log:
             self.file.flush()
 
 
-def serve_http(log, port):
+def serve_http(log, port, tls):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -137,11 +139,15 @@ def serve_http(log, port):
             self.wfile.write(body)
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tls[0], tls[1])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(f"LISTENING {server.server_address[1]}", flush=True)
     server.serve_forever()
 
 
-def serve_grpc(log, port):
+def serve_grpc(log, port, tls):
     import grpc
 
     codes = {503: grpc.StatusCode.UNAVAILABLE, 400: grpc.StatusCode.INVALID_ARGUMENT,
@@ -167,7 +173,12 @@ def serve_grpc(log, port):
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     logs_service_pb2_grpc.add_LogsServiceServicer_to_server(Service(), server)
-    bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    if tls:
+        with open(tls[0], "rb") as c, open(tls[1], "rb") as k:
+            credentials = grpc.ssl_server_credentials([(k.read(), c.read())])
+        bound = server.add_secure_port(f"127.0.0.1:{port}", credentials)
+    else:
+        bound = server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
     print(f"LISTENING {bound}", flush=True)
     server.wait_for_termination()
@@ -179,14 +190,16 @@ def main():
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--out", required=True)
     p.add_argument("--answers", default="")
+    p.add_argument("--then", type=int, default=200)
+    p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), default=None)
     p.add_argument("--retry-after", type=int, default=None)
     args = p.parse_args()
     answers = [int(a) for a in args.answers.split(",") if a]
-    log = Log(args.out, answers, args.retry_after)
+    log = Log(args.out, answers, args.then, args.retry_after)
     if args.protocol == "http":
-        serve_http(log, args.port)
+        serve_http(log, args.port, args.tls)
     else:
-        serve_grpc(log, args.port)
+        serve_grpc(log, args.port, args.tls)
 
 
 if __name__ == "__main__":
