@@ -514,7 +514,7 @@ fn otlp_check_rejects_a_bad_endpoint_and_unknown_keys() {
 /// and the source saw only accepted messages acked.
 #[test]
 fn otlp_unaccepted_at_shutdown_are_reported_and_never_acked() {
-    let accepted = vec!["200"; 10].join(",");
+    let accepted = ["200"; 10].join(",");
     let receiver = Receiver::start_then("http", &accepted, 503, None);
     let config = format!(
         r#"
