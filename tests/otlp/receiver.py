@@ -7,7 +7,9 @@ request's content encoding and chosen headers, and every record with its
 resource, typed values tagged by type. --answers lists the status of the
 first requests (HTTP codes; for gRPC 503 is UNAVAILABLE and 400
 INVALID_ARGUMENT); the rest get --then (default 200). Prints
-`LISTENING PORT` once ready. With --tls CERT KEY it speaks TLS.
+`LISTENING PORT` once ready. With --tls CERT KEY it speaks TLS; with
+--count-only each line holds the request's record count instead of its
+records (for bench/otlp.py).
 
     receiver.py --protocol http --out requests.jsonl [--answers 503,503]
 """
@@ -73,11 +75,18 @@ def records(request):
     return out
 
 
+def count(request):
+    """As many placeholders as the request has records."""
+    n = sum(len(sl.log_records) for rl in request.resource_logs for sl in rl.scope_logs)
+    return [None] * n
+
+
 class Log:
     """The requests so far, and the answers still to give."""
 
-    def __init__(self, path, answers, then, retry_after):
+    def __init__(self, path, answers, then, retry_after, count_only):
         self.file = open(path, "a", encoding="utf-8")
+        self.count_only = count_only
         self.answers = list(answers)
         self.then = then
         self.retry_after = retry_after
@@ -88,6 +97,8 @@ class Log:
             return self.answers.pop(0) if self.answers else self.then
 
     def write(self, entry):
+        if self.count_only:
+            entry["count"] = len(entry.pop("records"))
         with self.lock:
             self.file.write(json.dumps(entry) + "\n")
             self.file.flush()
@@ -117,7 +128,7 @@ def serve_http(log, port, tls):
                     "content_type": self.headers.get("Content-Type"),
                     "content_encoding": encoding,
                     "headers": {h: self.headers.get(h) for h in HEADERS},
-                    "records": records(request),
+                    "records": records(request) if not log.count_only else count(request),
                 }
             )
             if status == 200:
@@ -163,7 +174,7 @@ def serve_grpc(log, port, tls):
                     "content_type": None,
                     "content_encoding": metadata.get("grpc-encoding"),
                     "headers": {h: metadata.get(h) for h in HEADERS},
-                    "records": records(request),
+                    "records": records(request) if not log.count_only else count(request),
                 }
             )
             if status != 200:
@@ -192,10 +203,11 @@ def main():
     p.add_argument("--answers", default="")
     p.add_argument("--then", type=int, default=200)
     p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), default=None)
+    p.add_argument("--count-only", action="store_true")
     p.add_argument("--retry-after", type=int, default=None)
     args = p.parse_args()
     answers = [int(a) for a in args.answers.split(",") if a]
-    log = Log(args.out, answers, args.then, args.retry_after)
+    log = Log(args.out, answers, args.then, args.retry_after, args.count_only)
     if args.protocol == "http":
         serve_http(log, args.port, args.tls)
     else:
