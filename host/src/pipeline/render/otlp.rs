@@ -169,3 +169,133 @@ fn typed(v: &mut AnyValue, value: &TypedValue) {
         })),
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::Extras;
+    use crate::pipeline::message::Pair;
+    use prost::Message;
+
+    /// The records of `out`, decoded as the `log_records` of a `ScopeLogs`.
+    fn decode(out: &[u8]) -> Vec<LogRecord> {
+        opentelemetry_proto::tonic::logs::v1::ScopeLogs::decode(out)
+            .map(|s| s.log_records)
+            .unwrap_or_default()
+    }
+
+    fn attribute<'a>(r: &'a LogRecord, name: &str) -> Option<&'a Value> {
+        r.attributes
+            .iter()
+            .find(|kv| kv.key == name)
+            .and_then(|kv| kv.value.as_ref())
+            .and_then(|v| v.value.as_ref())
+    }
+
+    fn render(
+        out: &mut Vec<u8>,
+        scratch: &mut Scratch,
+        fields: &SourceFields,
+        pairs: &[Pair<'_>],
+        extras: Option<&Extras>,
+    ) {
+        let view = MessageView { pairs, extras };
+        record(out, scratch, view, fields, &Received::now());
+    }
+
+    #[test]
+    fn odd_values_keep_what_they_are() {
+        let mut fields = SourceFields::new("s", "box");
+        fields.set_keep_hostname(false);
+        fields.set_transport("tcp-in");
+        let extras = Extras {
+            typed: vec![
+                ("none".into(), TypedValue::Null),
+                (
+                    "when".into(),
+                    TypedValue::Datetime(Timestamp {
+                        micros: 1_700_000_000_000_000,
+                        offset_secs: 0,
+                    }),
+                ),
+            ],
+            pri: None,
+            timestamp: Some(Timestamp {
+                micros: -5,
+                offset_secs: 0,
+            }),
+            source_address: Some("10.0.0.1".into()),
+            raw_size: Some(42),
+        };
+        let pairs: [Pair<'_>; 4] = [
+            ("MESSAGE", b"caf\xc3\xa9 \xff"),
+            ("HOST", b"spoofed"),
+            ("TRANSPORT", b"x"),
+            ("ok", b"fine"),
+        ];
+        let (mut out, mut scratch) = (Vec::new(), Scratch::default());
+        render(&mut out, &mut scratch, &fields, &pairs, Some(&extras));
+        let records = decode(&out);
+        let r = &records[0];
+        assert_eq!(
+            r.body.as_ref().and_then(|b| b.value.clone()),
+            Some(Value::BytesValue(b"caf\xc3\xa9 \xff".to_vec()))
+        );
+        // user.notice when the message sets no PRI.
+        assert_eq!(r.severity_number, SeverityNumber::Info2 as i32);
+        assert_eq!(r.severity_text, "notice");
+        // Before the epoch is unknown to OTLP.
+        assert_eq!(r.time_unix_nano, 0);
+        assert!(attribute(r, "HOST").is_none(), "keep_hostname is off");
+        assert_eq!(
+            attribute(r, "TRANSPORT"),
+            Some(&Value::StringValue("tcp-in".into()))
+        );
+        assert_eq!(
+            attribute(r, "SOURCEIP"),
+            Some(&Value::StringValue("10.0.0.1".into()))
+        );
+        assert_eq!(attribute(r, "RAWMSG_SIZE"), Some(&Value::IntValue(42)));
+        assert_eq!(
+            attribute(r, "when"),
+            Some(&Value::StringValue(
+                "2023-11-14T22:13:20.000000+00:00".into()
+            ))
+        );
+        assert!(
+            r.attributes
+                .iter()
+                .any(|kv| kv.key == "none" && kv.value.as_ref().is_some_and(|v| v.value.is_none()))
+        );
+        assert_eq!(attribute(r, "ok"), Some(&Value::StringValue("fine".into())));
+        assert_eq!(
+            r.attributes
+                .iter()
+                .filter(|kv| kv.key == "TRANSPORT")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_reused_scratch_leaves_nothing_of_the_last_message() {
+        let fields = SourceFields::new("s", "box");
+        let (mut out, mut scratch) = (Vec::new(), Scratch::default());
+        let big: [Pair<'_>; 3] = [("MESSAGE", b"first"), ("a", b"1"), ("b", b"2")];
+        render(&mut out, &mut scratch, &fields, &big, None);
+        let small: [Pair<'_>; 1] = [("c", b"3")];
+        render(&mut out, &mut scratch, &fields, &small, None);
+        let records = decode(&out);
+        assert_eq!(records.len(), 2);
+        let second = &records[1];
+        assert_eq!(
+            second.body.as_ref().and_then(|b| b.value.clone()),
+            Some(Value::StringValue(String::new()))
+        );
+        assert_eq!(second.attributes.len(), 1);
+        assert_eq!(
+            attribute(second, "c"),
+            Some(&Value::StringValue("3".into()))
+        );
+    }
+}
