@@ -302,10 +302,67 @@ fn otlp_http_gzip_bodies_arrive_compressed() {
 }
 
 /// gRPC with gzip: Python's gRPC server decompresses before the handler
-/// sees the request, so this checks delivery and the mapping only.
+/// sees the request, so the records are checked there and the compression
+/// on the wire, through a relay that counts the bytes sandlog sends.
 #[test]
 fn otlp_grpc_gzip_arrives() {
     two_sources_arrive_once_mapped("grpc", "compression = \"gzip\"");
+    let plain = grpc_bytes_sent("");
+    let gzip = grpc_bytes_sent("compression = \"gzip\"");
+    assert!(
+        gzip * 3 < plain,
+        "gzip sent {gzip} bytes, uncompressed {plain}"
+    );
+}
+
+/// The bytes sandlog sends to deliver 2,000 messages over gRPC.
+fn grpc_bytes_sent(extra: &str) -> u64 {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let receiver = Receiver::start("grpc", "", None);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("relay");
+    let relay_port = listener.local_addr().expect("relay address").port();
+    let sent = Arc::new(AtomicU64::new(0));
+    let (target, counter) = (receiver.port, sent.clone());
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            let Ok(mut server) = TcpStream::connect(("127.0.0.1", target)) else {
+                return;
+            };
+            let (mut back_from, mut back_to) = (
+                server.try_clone().expect("clone"),
+                client.try_clone().expect("clone"),
+            );
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut back_from, &mut back_to);
+                let _ = back_to.shutdown(Shutdown::Both);
+            });
+            let counter = counter.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 16384];
+                while let Ok(n) = client.read(&mut buf) {
+                    if n == 0 || server.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    counter.fetch_add(n as u64, Ordering::SeqCst);
+                }
+                let _ = server.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    const N: u64 = 2000;
+    let config = typed_sources(&["z"], N, "") + &destination("grpc", relay_port, extra);
+    Setup::new(&config)
+        .script("otlp_typed.py")
+        .run(LIMIT)
+        .assert_success();
+    let requests = receiver.wait_records(N as usize);
+    assert_eq!(accepted_by_source(&requests)["z"].len(), N as usize);
+    sent.load(Ordering::SeqCst)
 }
 
 /// A receiver that answers "unavailable" twice: the same request is sent
