@@ -198,6 +198,9 @@ fn endpoint(text: &str, at: &str) -> Result<hyper::Uri> {
     Ok(uri)
 }
 
+/// The longest header value read from a file.
+const MAX_HEADER_FILE: u64 = 16 * 1024;
+
 /// A header's value: `env:NAME` reads an environment variable, `file:PATH`
 /// a file (its content without the trailing newline), anything else is
 /// the value itself. Read once, when the config is.
@@ -207,9 +210,20 @@ fn header_value(value: &str, base: &Path, at: &str, key: &str) -> Result<String>
             .with_context(|| format!("{at}: key `{key}`: environment variable {name} is not set"));
     }
     if let Some(path) = value.strip_prefix("file:") {
+        use std::io::Read as _;
         let path = base.join(path);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("{at}: key `{key}`: reading {}", path.display()))?;
+        let reading = || format!("{at}: key `{key}`: reading {}", path.display());
+        let mut text = String::new();
+        // A header is small: a path to something endless (a device, a
+        // pipe) must not hang or fill memory.
+        std::fs::File::open(&path)
+            .with_context(reading)?
+            .take(MAX_HEADER_FILE + 1)
+            .read_to_string(&mut text)
+            .with_context(reading)?;
+        if text.len() as u64 > MAX_HEADER_FILE {
+            bail!("{}: longer than {MAX_HEADER_FILE} bytes", reading());
+        }
         return Ok(text.trim_end_matches(['\r', '\n']).to_owned());
     }
     Ok(value.to_owned())
@@ -269,6 +283,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("key `headers.\"x-k\"`"), "{e}");
+        let raw: RawOtlp =
+            toml::from_str("endpoint = \"http://h:1\"\nheaders = { x-k = \"file:/dev/zero\" }")?;
+        let e = OtlpSpec::from_raw(raw, dir.path(), "f")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("longer than"), "{e}");
         Ok(())
     }
 }
