@@ -108,7 +108,7 @@ impl Renderer {
         if !sinks
             .send(
                 &self.name,
-                batch.texts.into_iter().map(Buffer::into_bytes).collect(),
+                batch.texts.into_iter().map(Buffer::into_bytes),
                 batch.lines,
                 acks,
                 through,

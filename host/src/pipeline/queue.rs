@@ -188,7 +188,7 @@ impl Sinks {
     pub async fn send(
         &self,
         source: &Arc<str>,
-        texts: Vec<Vec<u8>>,
+        texts: impl IntoIterator<Item = Vec<u8>>,
         lines: u64,
         acks: &Arc<AckState>,
         through: u64,
