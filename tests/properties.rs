@@ -16,6 +16,8 @@ use proptest::prelude::*;
 use sandlog::bindings::{Extras, MessageBlock, Timestamp, TypedValue};
 use sandlog::config::Config;
 use sandlog::guest_api::gate::{Gate, HOST_OWNED, message_size};
+use sandlog::pipeline::render::otlp;
+use sandlog::pipeline::render::{Received, SourceFields};
 
 /// Counts the bytes allocated on each thread, and the peak since the last
 /// [`measure`] began: each proptest case runs on one thread.
@@ -204,6 +206,41 @@ proptest! {
     }
 }
 
+proptest! {
+    /// Whatever passes the gate renders as OTLP records that decode with
+    /// the protocol's own types: one record a message, its body MESSAGE's
+    /// bytes (a string when they are UTF-8).
+    #[test]
+    fn what_passes_the_gate_decodes_as_otlp_records(mut block in block()) {
+        use opentelemetry_proto::tonic::common::v1::any_value::Value;
+        use opentelemetry_proto::tonic::logs::v1::ScopeLogs;
+        use prost::Message;
+
+        let mut gate = Gate::new(Arc::from("prop"), 4096);
+        let fields = SourceFields::new("prop", "host");
+        let received = Received::now();
+        let mut scratch = otlp::Scratch::default();
+        let mut out = Vec::new();
+        let mut bodies: Vec<Vec<u8>> = Vec::new();
+        gate.check_block(&mut block, |msg| {
+            bodies.push(msg.value("MESSAGE").unwrap_or_default().to_vec());
+            otlp::record(&mut out, &mut scratch, msg, &fields, &received);
+        });
+        let scope = ScopeLogs::decode(&out[..]);
+        prop_assert!(scope.is_ok(), "{:?}", scope.err());
+        let records = scope.map(|s| s.log_records).unwrap_or_default();
+        prop_assert_eq!(records.len(), bodies.len());
+        for (r, body) in records.iter().zip(&bodies) {
+            let got = match r.body.as_ref().and_then(|b| b.value.as_ref()) {
+                Some(Value::StringValue(s)) => s.as_bytes().to_vec(),
+                Some(Value::BytesValue(b)) => b.clone(),
+                other => panic!("body {other:?}"),
+            };
+            prop_assert_eq!(&got, body);
+        }
+    }
+}
+
 /// A config value of any of the kinds operators write, absurd ones
 /// included.
 fn value() -> impl Strategy<Value = String> {
@@ -262,6 +299,17 @@ fn key() -> impl Strategy<Value = &'static str> {
         "log_iw_size",
         "flags",
         "shutdown_timeout",
+        "endpoint",
+        "protocol",
+        "service_name",
+        "resource_attributes",
+        "headers",
+        "compression",
+        "max_records",
+        "max_bytes",
+        "max_delay",
+        "timeout",
+        "ca_file",
         "unknown_key",
     ])
 }

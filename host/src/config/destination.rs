@@ -11,6 +11,7 @@ use crate::pipeline::render::Format;
 use crate::sinks::DestinationSpec;
 use crate::sinks::file::{FileSpec, RawFile};
 use crate::sinks::kafka::{KafkaSpec, RawKafka};
+use crate::sinks::otlp::{OtlpSpec, RawOtlp};
 use crate::sinks::stdout::{RawStdout, StdoutSpec};
 use crate::sinks::syslog::{RawSyslog, SyslogSpec};
 
@@ -21,6 +22,7 @@ pub enum RawDestination {
     File(RawFile),
     Syslog(RawSyslog),
     Kafka(RawKafka),
+    Otlp(RawOtlp),
 }
 
 impl RawDestination {
@@ -30,6 +32,7 @@ impl RawDestination {
             RawDestination::File(d) => d.name.as_deref(),
             RawDestination::Syslog(d) => d.name.as_deref(),
             RawDestination::Kafka(d) => d.name.as_deref(),
+            RawDestination::Otlp(d) => d.name.as_deref(),
         }
     }
 }
@@ -60,6 +63,7 @@ pub fn check_all(
                 DestinationSpec::Syslog(SyslogSpec::from_raw(d, base, &at)?)
             }
             RawDestination::Kafka(d) => DestinationSpec::Kafka(KafkaSpec::from_raw(d, &at)?),
+            RawDestination::Otlp(d) => DestinationSpec::Otlp(OtlpSpec::from_raw(d, base, &at)?),
         };
         if destinations.contains(&spec) {
             bail!("{at}: the same destination is listed twice");

@@ -125,6 +125,11 @@ const DESTINATION_SERIES: &[Series<DestinationMetrics>] = &[
         "Errors reported by the receiver or broker.",
         |m| m.errors.load(Relaxed),
     ),
+    counter(
+        "sandlog_destination_rejected",
+        "Messages the receiver refused for good, logged and dropped (OTLP).",
+        |m| m.rejected.load(Relaxed),
+    ),
     gauge(
         "sandlog_destination_queue_depth",
         "Chunks waiting in the queue.",

@@ -112,6 +112,8 @@ pub struct DestinationMetrics {
     /// Errors the destination's peer reported (Kafka: broker and delivery
     /// errors).
     pub errors: AtomicU64,
+    /// Messages the peer refused for good, dropped (OTLP).
+    pub rejected: AtomicU64,
     pub queued: AtomicU64,
     /// Bytes of the chunks waiting in the queue.
     pub queued_bytes: AtomicU64,

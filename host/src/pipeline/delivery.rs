@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use super::acks::AckState;
 use super::message::{MessageView, Verdict};
 use super::queue::Sinks;
-use super::render::{self, Encoding, Received, SourceFields};
+use super::render::{self, Buffer, Encoding, Received, Scratch, SourceFields};
 use crate::metrics::SourceMetrics;
 
 /// The most rendered text an unclosed unbuffered batch holds before it is
@@ -34,10 +34,10 @@ pub struct Stats {
     pub render_time: Duration,
 }
 
-/// Rendered messages on their way to the destinations: one text per
-/// encoding, all received at one time.
+/// Rendered messages on their way to the destinations: one text (or, for
+/// a binary format, bytes) per encoding, all received at one time.
 pub struct Batch {
-    texts: Vec<String>,
+    texts: Vec<Buffer>,
     lines: u64,
     received: Received,
     started: Instant,
@@ -49,7 +49,7 @@ struct Renderer {
     fields: SourceFields,
     encodings: Vec<Encoding>,
     metrics: Arc<SourceMetrics>,
-    scratch: String,
+    scratch: Scratch,
     stats: Stats,
     /// A destination refused this source's messages (said once).
     failed: bool,
@@ -61,7 +61,7 @@ impl Renderer {
             texts: self
                 .encodings
                 .iter()
-                .map(|_| String::with_capacity(capacity))
+                .map(|&encoding| Buffer::new(encoding, capacity))
                 .collect(),
             lines: 0,
             received: Received::now(),
@@ -71,7 +71,7 @@ impl Renderer {
 
     fn add(&mut self, batch: &mut Batch, msg: MessageView<'_>) {
         for (text, &encoding) in batch.texts.iter_mut().zip(&self.encodings) {
-            render::encode(
+            render::render(
                 text,
                 &mut self.scratch,
                 msg,
@@ -106,7 +106,13 @@ impl Renderer {
         self.stats.bytes += bytes;
         self.metrics.bytes.fetch_add(bytes, Relaxed);
         if !sinks
-            .send(&self.name, batch.texts, batch.lines, acks, through)
+            .send(
+                &self.name,
+                batch.texts.into_iter().map(Buffer::into_bytes),
+                batch.lines,
+                acks,
+                through,
+            )
             .await
             && !self.failed
         {
@@ -142,7 +148,7 @@ impl Delivery {
                 fields,
                 encodings: sinks.encodings().to_vec(),
                 metrics,
-                scratch: String::new(),
+                scratch: Scratch::default(),
                 stats: Stats::default(),
                 failed: false,
             },
@@ -203,7 +209,7 @@ impl Delivery {
         if self
             .pending
             .as_ref()
-            .is_some_and(|b| b.texts.iter().map(String::len).sum::<usize>() >= MAX_PENDING_BYTES)
+            .is_some_and(|b| b.texts.iter().map(Buffer::len).sum::<usize>() >= MAX_PENDING_BYTES)
         {
             self.close_pending().await;
         }

@@ -67,9 +67,10 @@ impl Queue {
     }
 }
 
-/// Rendered messages of one source in one encoding.
+/// Rendered messages of one source in one encoding: text for the text
+/// formats, protobuf for OTLP.
 pub struct Chunk {
-    pub text: String,
+    pub text: Vec<u8>,
     pub lines: u64,
     /// The source's name (shared, not copied per chunk), for destinations
     /// that key or route by source.
@@ -82,6 +83,19 @@ impl Chunk {
     /// This destination has written (and flushed) the chunk.
     pub fn written(&self) {
         self.ack.done();
+    }
+}
+
+#[cfg(test)]
+impl Chunk {
+    /// A chunk of `source` outside any queue, for the writers' tests.
+    pub fn for_test(text: Vec<u8>, lines: u64, source: &str) -> Arc<Chunk> {
+        Arc::new(Chunk {
+            text,
+            lines,
+            source: source.into(),
+            ack: AckToken::new(Arc::new(AckState::default()), lines, 1),
+        })
     }
 }
 
@@ -113,7 +127,7 @@ struct Sender {
 
 impl Sinks {
     /// The encodings a source renders its messages in; `send` takes one
-    /// text per encoding, in this order.
+    /// rendering per encoding, in this order.
     pub fn encodings(&self) -> &[Encoding] {
         &self.encodings
     }
@@ -174,7 +188,7 @@ impl Sinks {
     pub async fn send(
         &self,
         source: &Arc<str>,
-        texts: Vec<String>,
+        texts: impl IntoIterator<Item = Vec<u8>>,
         lines: u64,
         acks: &Arc<AckState>,
         through: u64,
@@ -229,7 +243,7 @@ mod tests {
         let metrics = Arc::new(DestinationMetrics::default());
         let mut queue = sinks.add(encoding, metrics.clone());
         let acks = Arc::new(AckState::default());
-        let big = || vec!["x".repeat(QUEUE_BYTES / 2 + 1)];
+        let big = || vec![vec![b'x'; QUEUE_BYTES / 2 + 1]];
         let source: Arc<str> = "s".into();
         assert!(sinks.send(&source, big(), 1, &acks, 1).await);
         assert_eq!(

@@ -299,6 +299,8 @@ impl KafkaSpec {
         match self.format {
             Format::Json => Framing::Newline,
             Format::Rfc5424 | Format::Rfc3164 => Framing::OctetCounted,
+            // Not a `format` a config can name.
+            Format::Otlp => Framing::Protobuf,
         }
     }
 
@@ -338,7 +340,7 @@ fn validate(settings: &BTreeMap<String, String>, at: &str) -> Result<()> {
 }
 
 /// The messages of a chunk, one per record, without their framing.
-pub fn records(text: &str, framing: Framing) -> Records<'_> {
+pub fn records(text: &[u8], framing: Framing) -> Records<'_> {
     Records {
         rest: text,
         framing,
@@ -347,30 +349,37 @@ pub fn records(text: &str, framing: Framing) -> Records<'_> {
 
 /// Iterator of [`records`].
 pub struct Records<'a> {
-    rest: &'a str,
+    rest: &'a [u8],
     framing: Framing,
 }
 
 impl<'a> Iterator for Records<'a> {
-    type Item = &'a str;
+    type Item = &'a [u8];
 
-    fn next(&mut self) -> Option<&'a str> {
+    fn next(&mut self) -> Option<&'a [u8]> {
         if self.rest.is_empty() {
             return None;
         }
         match self.framing {
             Framing::Newline => {
-                let (line, rest) = self.rest.split_once('\n').unwrap_or((self.rest, ""));
-                self.rest = rest;
+                let end = self.rest.iter().position(|&b| b == b'\n');
+                let line = &self.rest[..end.unwrap_or(self.rest.len())];
+                self.rest = &self.rest[end.map_or(self.rest.len(), |e| e + 1)..];
                 Some(line)
             }
             Framing::OctetCounted => {
-                let (len, rest) = self.rest.split_once(' ')?;
-                let len: usize = len.parse().ok()?;
+                let space = self.rest.iter().position(|&b| b == b' ')?;
+                let len: usize = std::str::from_utf8(&self.rest[..space])
+                    .ok()?
+                    .parse()
+                    .ok()?;
+                let rest = &self.rest[space + 1..];
                 let message = rest.get(..len)?;
                 self.rest = &rest[len..];
                 Some(message)
             }
+            // Kafka never takes a binary format.
+            Framing::Protobuf => None,
         }
     }
 }
@@ -739,10 +748,10 @@ mod tests {
 
     #[test]
     fn chunks_split_into_records() {
-        let lines: Vec<&str> = records("{\"a\":1}\n{\"b\":2}\n", Framing::Newline).collect();
-        assert_eq!(lines, ["{\"a\":1}", "{\"b\":2}"]);
-        let counted: Vec<&str> = records("5 ab\ncd3 xyz", Framing::OctetCounted).collect();
-        assert_eq!(counted, ["ab\ncd", "xyz"]);
-        assert_eq!(records("", Framing::Newline).count(), 0);
+        let lines: Vec<&[u8]> = records(b"{\"a\":1}\n{\"b\":2}\n", Framing::Newline).collect();
+        assert_eq!(lines, [&b"{\"a\":1}"[..], b"{\"b\":2}"]);
+        let counted: Vec<&[u8]> = records(b"5 ab\ncd3 xyz", Framing::OctetCounted).collect();
+        assert_eq!(counted, [&b"ab\ncd"[..], b"xyz"]);
+        assert_eq!(records(b"", Framing::Newline).count(), 0);
     }
 }

@@ -8,10 +8,13 @@
 //! - [`file`]: lines appended to a file, rotation followed;
 //! - [`syslog`]: a syslog receiver over TCP, RELP or a Unix socket;
 //! - [`udp`]: a syslog receiver over UDP;
-//! - [`kafka`]: records produced to Kafka, acked once the broker confirms.
+//! - [`kafka`]: records produced to Kafka, acked once the broker confirms;
+//! - [`otlp`]: OTLP log records sent to an OpenTelemetry receiver, acked
+//!   once it accepts them.
 
 pub mod file;
 pub mod kafka;
+pub mod otlp;
 pub mod stdout;
 pub mod syslog;
 pub mod udp;
@@ -25,12 +28,13 @@ use tokio::task::JoinHandle;
 
 use self::file::{FileSpec, FileWriter};
 use self::kafka::{KafkaSpec, KafkaWriter};
+use self::otlp::{OtlpSpec, OtlpWriter};
 use self::stdout::{StdoutSpec, StreamWriter};
 use self::syslog::{SyslogSpec, SyslogTarget};
 use self::udp::UdpWriter;
 use crate::metrics::Registry;
 use crate::pipeline::queue::{Chunk, Queue, Sinks};
-use crate::pipeline::render::{Encoding, Framing};
+use crate::pipeline::render::{Encoding, Framing, OTLP};
 
 /// Where messages go, and in which format.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +43,7 @@ pub enum DestinationSpec {
     File(FileSpec),
     Syslog(SyslogSpec),
     Kafka(KafkaSpec),
+    Otlp(OtlpSpec),
 }
 
 impl DestinationSpec {
@@ -61,6 +66,7 @@ impl DestinationSpec {
                 format: k.format,
                 framing: k.framing(),
             },
+            DestinationSpec::Otlp(_) => OTLP,
         }
     }
 
@@ -71,6 +77,7 @@ impl DestinationSpec {
             DestinationSpec::File(f) => f.path.display().to_string(),
             DestinationSpec::Syslog(s) => format!("syslog {}", s.target),
             DestinationSpec::Kafka(k) => k.describe(),
+            DestinationSpec::Otlp(o) => o.describe(),
         }
     }
 
@@ -94,6 +101,7 @@ impl DestinationSpec {
             ) => Box::pin(syslog::relp::RelpWriter::new(queue, spec, *address).run()),
             DestinationSpec::Syslog(spec) => Box::pin(syslog::StreamWriter::new(queue, spec).run()),
             DestinationSpec::Kafka(spec) => Box::pin(KafkaWriter::open(queue, spec).await?.run()),
+            DestinationSpec::Otlp(spec) => Box::pin(OtlpWriter::open(queue, spec).await?.run()),
         })
     }
 }
@@ -185,11 +193,11 @@ impl Burst {
         first: Arc<Chunk>,
     ) -> Result<u64> {
         let mut lines = first.lines;
-        out.write_all(first.text.as_bytes()).await?;
+        out.write_all(&first.text).await?;
         self.chunks.push(first);
         while let Ok(chunk) = queue.try_recv() {
             lines += chunk.lines;
-            out.write_all(chunk.text.as_bytes()).await?;
+            out.write_all(&chunk.text).await?;
             self.chunks.push(chunk);
         }
         out.flush().await?;

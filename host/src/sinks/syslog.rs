@@ -219,11 +219,7 @@ struct Resend {
 
 impl Resend {
     fn text(&self) -> &[u8] {
-        self.chunk
-            .text
-            .as_bytes()
-            .get(self.skip..)
-            .unwrap_or_default()
+        self.chunk.text.get(self.skip..).unwrap_or_default()
     }
 }
 
@@ -413,7 +409,7 @@ impl StreamWriter {
             let Some(c) = self.conn.as_mut() else {
                 continue;
             };
-            match c.w.write_all(chunk.text.as_bytes()).await {
+            match c.w.write_all(&chunk.text).await {
                 Ok(()) => {
                     self.written += chunk.lines;
                     self.queue.sent(chunk.lines);

@@ -41,7 +41,7 @@ impl UdpWriter {
     /// Sends until the queue closes; returns the datagrams sent.
     pub async fn run(mut self) -> Result<u64> {
         while let Some(chunk) = self.queue.recv().await {
-            let mut rest = chunk.text.as_bytes();
+            let mut rest = &chunk.text[..];
             while let Some((msg, after)) = next_frame(rest) {
                 self.send(msg).await;
                 rest = after;

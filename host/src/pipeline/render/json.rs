@@ -37,7 +37,7 @@ const FACILITIES: [&str; 24] = [
     "local6",
     "local7",
 ];
-const SEVERITIES: [&str; 8] = [
+pub(super) const SEVERITIES: [&str; 8] = [
     "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
 ];
 

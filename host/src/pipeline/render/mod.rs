@@ -2,11 +2,13 @@
 //! line ([`json`]: the script's name-value pairs under their own names,
 //! typed values as JSON types, plus the fields syslog-ng fills in for a
 //! python() source), or in a syslog format ([`rfc5424`], [`rfc3164`]),
-//! framed by a newline or by octet counting. This is the hot path, so it
+//! framed by a newline or by octet counting; or into protobuf for OTLP
+//! ([`otlp`]: one `LogRecord` a message). This is the hot path, so it
 //! writes straight into the caller's buffer. The gate has checked the
 //! message already: the formatters only format.
 
 pub mod json;
+pub mod otlp;
 pub mod rfc3164;
 pub mod rfc5424;
 mod syslog;
@@ -81,6 +83,8 @@ impl SourceFields {
 /// The receive time of a batch of messages, rendered once for all of them.
 pub struct Received {
     pub time: DateTime<FixedOffset>,
+    /// The time in nanoseconds since the Unix epoch (OTLP's unit).
+    unix_nanos: u64,
     isodate: String,
     /// The time in the syslog headers, formatted once per block: most
     /// messages carry no timestamp of their own.
@@ -96,6 +100,10 @@ impl Received {
         Self {
             rfc5424_time: time.format(RFC5424_TIME).to_string(),
             rfc3164_time: time.format(RFC3164_TIME).to_string(),
+            unix_nanos: time
+                .timestamp_nanos_opt()
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0),
             time,
             isodate,
         }
@@ -120,6 +128,10 @@ pub enum Format {
     Json,
     Rfc5424,
     Rfc3164,
+    /// An OTLP `LogRecord` in protobuf; only the OTLP destination takes it,
+    /// so no `format` key can name it.
+    #[serde(skip)]
+    Otlp,
 }
 
 /// How messages are separated.
@@ -130,6 +142,75 @@ pub enum Framing {
     /// `LENGTH SP MESSAGE`, RFC 6587 octet counting (syslog over TCP; the
     /// UDP sender strips it and sends one datagram per message).
     OctetCounted,
+    /// Each message a length-delimited protobuf field (OTLP: field
+    /// `log_records` of `ScopeLogs`), so that a chunk is the body of a
+    /// `ScopeLogs` as it is.
+    Protobuf,
+}
+
+/// The OTLP destination's encoding.
+pub const OTLP: Encoding = Encoding {
+    format: Format::Otlp,
+    framing: Framing::Protobuf,
+};
+
+/// One encoding's rendered messages: text, or bytes for the binary
+/// formats. Handed to the queues as bytes, which a text costs nothing to
+/// become.
+pub enum Buffer {
+    Text(String),
+    Binary(Vec<u8>),
+}
+
+impl Buffer {
+    /// An empty buffer of the kind `encoding` writes.
+    pub fn new(encoding: Encoding, capacity: usize) -> Buffer {
+        match encoding.format {
+            Format::Otlp => Buffer::Binary(Vec::with_capacity(capacity)),
+            _ => Buffer::Text(String::with_capacity(capacity)),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Buffer::Text(t) => t.len(),
+            Buffer::Binary(b) => b.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Buffer::Text(t) => t.into_bytes(),
+            Buffer::Binary(b) => b,
+        }
+    }
+}
+
+/// What rendering reuses from one message to the next.
+#[derive(Default)]
+pub struct Scratch {
+    text: String,
+    otlp: otlp::Scratch,
+}
+
+/// Appends one message in `encoding` to `out`, which [`Buffer::new`] made
+/// for that encoding.
+pub fn render(
+    out: &mut Buffer,
+    scratch: &mut Scratch,
+    msg: MessageView<'_>,
+    fields: &SourceFields,
+    received: &Received,
+    encoding: Encoding,
+) {
+    match out {
+        Buffer::Text(text) => encode(text, &mut scratch.text, msg, fields, received, encoding),
+        Buffer::Binary(bytes) => otlp::record(bytes, &mut scratch.otlp, msg, fields, received),
+    }
 }
 
 /// Appends one message in `encoding` to `out`.
@@ -158,6 +239,8 @@ pub fn encode(
         }
         Format::Rfc5424 => rfc5424::message(scratch, msg, fields, received),
         Format::Rfc3164 => rfc3164::message(scratch, msg, fields, received),
+        // Binary: rendered by `render` into bytes, never into text.
+        Format::Otlp => return,
     }
     match encoding.framing {
         Framing::Newline => {
@@ -168,6 +251,7 @@ pub fn encode(
             let _ = write!(out, "{} ", scratch.len());
             out.push_str(scratch);
         }
+        Framing::Protobuf => {}
     }
 }
 

@@ -55,7 +55,6 @@ impl InFlight {
     fn frame(&self) -> &[u8] {
         self.chunk
             .text
-            .as_bytes()
             .get(self.start..self.end)
             .unwrap_or_default()
     }
@@ -332,7 +331,7 @@ impl RelpWriter {
         let Some(s) = self.session.as_mut() else {
             return Err(anyhow!("no session"));
         };
-        let text = chunk.text.as_bytes();
+        let text = &chunk.text[..];
         let mut at = 0;
         if text.is_empty() {
             chunk.written();
