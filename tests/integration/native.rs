@@ -53,6 +53,7 @@ fn message_edges_behave_as_the_python_path() {
         names,
         [
             "construction",
+            "copies",
             "delete_while_iterating",
             "names",
             "reentrancy",
@@ -71,7 +72,7 @@ fn message_edges_behave_as_the_python_path() {
     // What the cases posted arrived as posted.
     let posted: Vec<&serde_json::Value> =
         lines.iter().filter(|l| l.get("result").is_none()).collect();
-    assert_eq!(posted.len(), 6, "stdout:\n{}", out.stdout);
+    assert_eq!(posted.len(), 7, "stdout:\n{}", out.stdout);
     assert!(
         posted.iter().any(|l| l["seq"] == "LOW"),
         "the subclass's message"

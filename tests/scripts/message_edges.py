@@ -230,6 +230,25 @@ def case_tampered_slots(post):
     raises(AttributeError, "has no attribute 'other'", setattr, m, "other", 1)
 
 
+def case_copies(post):
+    import copy
+    import pickle
+    m = LogMessage(b"m")
+    m["seq"] = b"1"
+    c = copy.copy(m)
+    expect(type(c) is LogMessage and c._s is m._s and c._size == m._size and c._x is None, "copy")
+    d = copy.deepcopy(m)
+    expect(d._s == m._s and d._s is not m._s and d._size == m._size, "deepcopy")
+    m.set_pri(10)
+    p = pickle.loads(pickle.dumps(m))
+    expect(p._s == m._s and p.get_pri() == 10 and p._size == m._size, "pickle")
+    s = copy.deepcopy(Sub(b"sub"))
+    expect(s.extra == "extra" and s["MESSAGE"] == b"sub", "subclass copy")
+    bare = copy.copy(LogMessage.__new__(LogMessage))
+    expect(not hasattr(bare, "_s"), "bare copy")
+    post(d)
+
+
 class Sub(LogMessage):
     """A script's subclass, with storage of its own."""
 

@@ -495,4 +495,23 @@ if _native is not None:
         setattr(LogMessage, _private, LogMessage.__dict__[_dunder])
         delattr(LogMessage, _dunder)
     del _dunder, _private
+    def _getstate(self):
+        """As object.__getstate__ gives it for the pure-Python class (its
+        slots as the second item), so that copy and pickle work as there:
+        the default refuses a C base with storage of its own."""
+        state = object.__getstate__(self)
+        if isinstance(state, tuple):
+            state, slots = state[0], dict(state[1])
+        else:
+            slots = {}
+        for name in ("_s", "_size", "_x"):
+            try:
+                slots[name] = getattr(self, name)
+            except AttributeError:
+                pass
+        return (state, slots)
+
+    _getstate.__name__ = _getstate.__qualname__ = "__getstate__"
+    LogMessage.__getstate__ = _getstate
+    del _getstate
     _native.bind_message(LogMessage, _known_names)
