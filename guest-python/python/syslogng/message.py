@@ -495,6 +495,7 @@ if _native is not None:
         setattr(LogMessage, _private, LogMessage.__dict__[_dunder])
         delattr(LogMessage, _dunder)
     del _dunder, _private
+
     def _getstate(self):
         """As object.__getstate__ gives it for the pure-Python class (its
         slots as the second item), so that copy and pickle work as there:
@@ -511,7 +512,8 @@ if _native is not None:
                 pass
         return (state, slots)
 
-    _getstate.__name__ = _getstate.__qualname__ = "__getstate__"
+    _getstate.__name__ = "__getstate__"
+    _getstate.__qualname__ = "LogMessage.__getstate__"
     LogMessage.__getstate__ = _getstate
     del _getstate
     _native.bind_message(LogMessage, _known_names)
