@@ -6,6 +6,9 @@
 # first message, and instantiate+init per source.
 #
 # usage: bench/throughput.sh [N]      (default 1000000)
+#        SANDLOG_BEFORE=path/to/sandlog bench/throughput.sh [N]
+#   also runs another build (say one built with SANDLOG_GUEST_NATIVE=0,
+#   the pure-Python message path) with the default policy, in the same run.
 # Installs syslog-ng from Debian when it is missing; builds sandlog --release.
 set -euo pipefail
 N=${1:-1000000}
@@ -81,6 +84,7 @@ sng_json_s=$(run_syslog_ng '$(format-json --scope nv-pairs --pair MESSAGE=$MSG -
 # $1: the source's inline policy. Prints the seconds until all N lines are
 # written (the run's debug log stays in $d/sandlog.log).
 run_sandlog() {
+  local bin=${2:-$sandlog}
   local out="$d/sandlog.out"
   rm -f "$out"
   cat > "$d/sandlog.toml" <<TOML
@@ -97,7 +101,7 @@ path = "sandlog.out"
 TOML
   local start
   start=$(python3 -c 'import time; print(time.time())')
-  "$sandlog" --cache-dir "$d/cache" --state-dir "$d/state" --log-level sandlog=debug run "$d/sandlog.toml" 2>"$d/sandlog.log" &
+  "$bin" --cache-dir "$d/cache" --state-dir "$d/state" --log-level sandlog=debug run "$d/sandlog.toml" 2>"$d/sandlog.log" &
   local sl=$!
   wait_lines "$start" "$out" "$N"
   kill -TERM "$sl"; wait "$sl" || true
@@ -109,6 +113,11 @@ sl_loose_s=$(run_sandlog '{ memory = "4GiB", cpu = "1s", max_message_size = "1Gi
 # The default policy: the headline figure (and its log gives init time).
 sl_s=$(run_sandlog '{}')
 cp "$d/sandlog.log" "$d/sandlog-default.log"
+before_s=0
+if [ -n "${SANDLOG_BEFORE:-}" ]; then
+  "$SANDLOG_BEFORE" --cache-dir "$d/cache" prepare 2>/dev/null
+  before_s=$(run_sandlog '{}' "$SANDLOG_BEFORE")
+fi
 
 # --- sandlog forwarding to syslog-ng ------------------------------------
 # syslog-ng receives RFC 5424 over TCP (flow-controlled, so nothing is
@@ -182,7 +191,7 @@ print(f"{statistics.median(times):.4f}")
 PY
 )
 
-python3 - "$N" "$sng_s" "$sl_s" "$first_s" "$init_ms" "$sng_json_s" "$sl_strict_s" "$sl_loose_s" "$render" "$fwd_s" <<'PY'
+python3 - "$N" "$sng_s" "$sl_s" "$first_s" "$init_ms" "$sng_json_s" "$sl_strict_s" "$sl_loose_s" "$render" "$fwd_s" "$before_s" <<'PY'
 import re, sys
 n, sng, sl, first, init, sngj = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5], float(sys.argv[6])
 strict, loose = float(sys.argv[7]), float(sys.argv[8])
@@ -191,6 +200,10 @@ print(f"syslog-ng python(), $MSG: {sng:.3f} s  {n/sng:,.0f} msg/s")
 print(f"syslog-ng python(), JSON: {sngj:.3f} s  {n/sngj:,.0f} msg/s")
 print(f"sandlog (JSON lines):     {sl:.3f} s  {n/sl:,.0f} msg/s")
 print(f"ratio sandlog/syslog-ng:  {sng/sl:.2f}x ($MSG), {sngj/sl:.2f}x (JSON)")
+before = float(sys.argv[11])
+if before:
+    print(f"sandlog, SANDLOG_BEFORE:  {before:.3f} s  {n/before:,.0f} msg/s  "
+          f"({sng/before:.2f}x syslog-ng $MSG; this build / it: {before/sl:.2f}x)")
 fwd = float(sys.argv[10])
 print(f"sandlog -> TCP -> syslog-ng, $MSG: {fwd:.3f} s  {n/fwd:,.0f} msg/s  "
       f"(vs syslog-ng python() direct: {sng/fwd:.2f}x)")

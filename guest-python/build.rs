@@ -1,11 +1,17 @@
 //! Builds the guest component from `python/` and the root `wit/` with
 //! componentize-py, and stages the Python standard library that the host
 //! mounts read-only at run time so that scripts can import any of it.
+//!
+//! When Debian's wasm toolchain is installed, it also builds the native
+//! message path (`native/`, see `native/README.md`) and puts it on the
+//! guest's python path; without it the guest keeps the pure-Python path
+//! and the build says so in a warning. Nothing is downloaded.
 
 use std::collections::HashMap;
 use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
@@ -29,16 +35,29 @@ fn main() -> Result<()> {
         "cargo:rerun-if-changed={}",
         manifest.join("src/shared.rs").display()
     );
-    let generated = out.join("python");
-    write_shared_module(&generated)?;
+    let native_src = manifest.join("native");
+    rerun_for_tree(&native_src)?;
+    println!("cargo:rerun-if-env-changed={NATIVE_SWITCH}");
 
     let stdlib = find_stdlib_archive()?;
     fs::copy(&stdlib, out.join("python-lib.tar.zst"))
         .with_context(|| format!("copying {}", stdlib.display()))?;
 
+    let native = build_native(&native_src, &out, &stdlib)?;
+    let generated = out.join("python");
+    write_shared_module(&generated, native.is_some())?;
+
     let component = out.join("guest.wasm");
     let python_dir = python.to_str().context("non-UTF-8 path")?.to_owned();
     let generated_dir = generated.to_str().context("non-UTF-8 path")?.to_owned();
+    let mut python_path = vec![python_dir.as_str(), generated_dir.as_str()];
+    let native_dir = match &native {
+        Some(dir) => Some(dir.to_str().context("non-UTF-8 path")?.to_owned()),
+        None => None,
+    };
+    if let Some(dir) = &native_dir {
+        python_path.push(dir.as_str());
+    }
     let empty = HashMap::new();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -50,7 +69,7 @@ fn main() -> Result<()> {
                 features: &[],
                 all_features: false,
                 world_module: None,
-                python_path: &[python_dir.as_str(), generated_dir.as_str()],
+                python_path: &python_path,
                 module_worlds: &[],
                 app_name: "sandlog_guest",
                 output_path: &component,
@@ -68,9 +87,86 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// Set to `0` to build the guest without its native message path (to
+/// measure the pure-Python path, for instance).
+const NATIVE_SWITCH: &str = "SANDLOG_GUEST_NATIVE";
+
+/// The Debian packages that provide what `native/build.sh` runs and reads.
+const NATIVE_PACKAGES: &str = "clang-16 lld-16 wasi-libc python3.11-dev zstd";
+
+/// Builds `_sandlog_native.abi3.so` into a directory of its own (a
+/// `python_path` entry holds only what the guest may import) and returns
+/// that directory; `None`, with a warning, when it is switched off or the
+/// toolchain is missing. A toolchain that is there but fails is an error:
+/// a guest silently without its fast path would only show in benchmarks.
+fn build_native(src: &Path, out: &Path, stdlib: &Path) -> Result<Option<PathBuf>> {
+    let dir = out.join("native");
+    if dir.exists() {
+        fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    if env::var_os(NATIVE_SWITCH).is_some_and(|v| v == "0") {
+        println!(
+            "cargo:warning=the guest's native message path is off ({NATIVE_SWITCH}=0): \
+             messages take the pure-Python path"
+        );
+        return Ok(None);
+    }
+    let missing = missing_toolchain();
+    if !missing.is_empty() {
+        println!(
+            "cargo:warning=the guest's native message path is off: {} not found; \
+             installing the Debian packages {NATIVE_PACKAGES} (as .ci/run does) enables it",
+            missing.join(", ")
+        );
+        return Ok(None);
+    }
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let output = Command::new("sh")
+        .arg(src.join("build.sh"))
+        .arg(dir.join("_sandlog_native.abi3.so"))
+        .arg(out.join("native-build"))
+        .arg(stdlib)
+        .output()
+        .context("running native/build.sh")?;
+    if !output.status.success() {
+        bail!(
+            "native/build.sh failed ({}); set {NATIVE_SWITCH}=0 to build without the native \
+             message path\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(Some(dir))
+}
+
+/// What `native/build.sh` needs and this machine lacks.
+fn missing_toolchain() -> Vec<String> {
+    let mut missing = Vec::new();
+    for program in ["clang-16", "wasm-ld-16", "zstd", "python3"] {
+        if !on_path(program) {
+            missing.push(program.to_owned());
+        }
+    }
+    for header in [
+        "/usr/include/wasm32-wasi/stdlib.h",
+        "/usr/include/python3.11/Python.h",
+    ] {
+        if !Path::new(header).is_file() {
+            missing.push(header.to_owned());
+        }
+    }
+    missing
+}
+
+fn on_path(program: &str) -> bool {
+    env::var_os("PATH")
+        .is_some_and(|path| env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
 /// Writes `_sandlog_shared.py`: the constants of `src/shared.rs` for the
-/// guest's Python.
-fn write_shared_module(dir: &Path) -> Result<()> {
+/// guest's Python, and whether the native message path was built.
+fn write_shared_module(dir: &Path, native: bool) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let names: Vec<String> = shared::HOST_OWNED_NAMES
         .iter()
@@ -88,7 +184,8 @@ fn write_shared_module(dir: &Path) -> Result<()> {
          PENDING_PROBE_STR = {:?}\n\
          PENDING_PROBE_BYTES = bytes([{}])\n\
          PENDING_PROBE_WORD = {}\n\
-         PENDING_MAX_AGE_MS = {}\n",
+         PENDING_MAX_AGE_MS = {}\n\
+         NATIVE_MESSAGE_PATH = {}\n",
         names.join(", "),
         shared::DEFAULT_GUEST_BUFFER,
         shared::DEFAULT_WINDOW,
@@ -103,6 +200,7 @@ fn write_shared_module(dir: &Path) -> Result<()> {
             .join(", "),
         shared::PENDING_PROBE_WORD,
         shared::PENDING_MAX_AGE_MS,
+        if native { "True" } else { "False" },
     );
     fs::write(dir.join("_sandlog_shared.py"), code).context("writing _sandlog_shared.py")
 }

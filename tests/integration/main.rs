@@ -17,6 +17,7 @@ mod kafka;
 mod kubernetes;
 mod lifecycle;
 mod metrics;
+mod native;
 mod otlp;
 mod output;
 mod pending;

@@ -16,8 +16,8 @@ from array import array
 from time import monotonic_ns as _monotonic_ns
 
 from _sandlog_shared import (DEFAULT_GUEST_BUFFER, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_WINDOW,
-                             MAX_TRANSPORT_NAME, PENDING_MAX_AGE_MS, PENDING_PROBE_BYTES,
-                             PENDING_PROBE_STR, PENDING_PROBE_WORD)
+                             MAX_TRANSPORT_NAME, NATIVE_MESSAGE_PATH, PENDING_MAX_AGE_MS,
+                             PENDING_PROBE_BYTES, PENDING_PROBE_STR, PENDING_PROBE_WORD)
 
 from . import hostcalls as host
 from .hostcalls import LogLevel, MessageBlock, PendingArea
@@ -280,6 +280,15 @@ def post_message(self, msg):
         flush()
     elif n in _AGE_CHECKS:
         _aged(n)
+
+
+if NATIVE_MESSAGE_PATH:
+    # The same in C (guest-python/native/): a plain LogMessage into an
+    # intact buffer; anything else calls the function above, which stays
+    # the reference. Bound here, before syslogng.source takes it.
+    import _sandlog_native
+
+    post_message = _sandlog_native.post_method(globals(), post_message)
 
 
 def _too_big(size):

@@ -10,7 +10,14 @@ import datetime as _dt
 
 from wit_world.imports import types as _t
 
-from _sandlog_shared import HOST_OWNED_NAMES, MAX_NAME_CHARS
+from _sandlog_shared import HOST_OWNED_NAMES, MAX_NAME_CHARS, NATIVE_MESSAGE_PATH
+
+if NATIVE_MESSAGE_PATH:
+    # Built with the guest (guest-python/native/): a failing import breaks
+    # the build instead of leaving the guest on the slow path unnoticed.
+    import _sandlog_native as _native
+else:
+    _native = None
 
 
 _UTC = _dt.timezone.utc
@@ -180,7 +187,7 @@ class _Rare:
         self.shadow = None
 
 
-class LogMessage:
+class LogMessage(object if _native is None else _native.Message):
     """A log message: name-value pairs plus priority, timestamp and origin."""
 
     # Every message has its string pairs and their size (characters of
@@ -188,8 +195,9 @@ class LogMessage:
     # max_message_size without summing; typed values are counted when
     # posted). The rarely set parts (_x) stay None until a message sets
     # one, which is what tells the hot path to take the long way. Slots
-    # only, as AxoSyslog's type: every attribute read is a slot read.
-    __slots__ = ("_s", "_size", "_x")
+    # only, as AxoSyslog's type: every attribute read is a slot read. With
+    # the native path, the slots are those of its base type.
+    __slots__ = ("_s", "_size", "_x") if _native is None else ()
 
     def __init__(self, message=None, bookmark=None):
         tm = type(message)
@@ -475,3 +483,37 @@ class LogMessage:
         x = self._x
         typed = x.typed
         return _Extras(list(typed.items()) if typed else [], x.pri, x.ts, x.addr, x.raw_size)
+
+
+if _native is not None:
+    # The native base type does construction, string stores and reads
+    # under validated names itself, and calls these (under their private
+    # names, keeping their qualified names for error messages) for the
+    # rest. Left in the class, they would take the place of its slots.
+    for _dunder, _private in (("__init__", "_init"), ("__setitem__", "_setitem"),
+                              ("__getitem__", "_getitem"), ("__delitem__", "_delitem")):
+        setattr(LogMessage, _private, LogMessage.__dict__[_dunder])
+        delattr(LogMessage, _dunder)
+    del _dunder, _private
+
+    def _getstate(self):
+        """As object.__getstate__ gives it for the pure-Python class (its
+        slots as the second item), so that copy and pickle work as there:
+        the default refuses a C base with storage of its own."""
+        state = object.__getstate__(self)
+        if isinstance(state, tuple):
+            state, slots = state[0], dict(state[1])
+        else:
+            slots = {}
+        for name in ("_s", "_size", "_x"):
+            try:
+                slots[name] = getattr(self, name)
+            except AttributeError:
+                pass
+        return (state, slots)
+
+    _getstate.__name__ = "__getstate__"
+    _getstate.__qualname__ = "LogMessage.__getstate__"
+    LogMessage.__getstate__ = _getstate
+    del _getstate
+    _native.bind_message(LogMessage, _known_names)

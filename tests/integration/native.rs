@@ -1,0 +1,90 @@
+//! The guest's native message path (guest-python/native/): that it is the
+//! one in use, and that it behaves as the Python code it replaces at the
+//! edges where C could part from it.
+
+use std::time::Duration;
+
+use crate::util::Setup;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Fails when the guest was built without the native path (the toolchain
+/// missing, or `SANDLOG_GUEST_NATIVE=0`): the build only warns then, and
+/// the slow path would otherwise go unnoticed.
+#[test]
+fn native_message_path_is_in_use() {
+    let setup = Setup::new(
+        "[[source]]\nname = \"native\"\nscript = \"native_check.py\"\nclass = \"NativeCheck\"\n",
+    )
+    .script("native_check.py");
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    let lines = out.lines();
+    assert_eq!(lines.len(), 1, "stderr:\n{}", out.stderr);
+    assert_eq!(
+        (lines[0]["base"].as_str(), lines[0]["post"].as_str()),
+        (Some("_sandlog_native.Message"), Some("method_descriptor")),
+        "the guest was built without its native message path: install the Debian packages \
+         clang-16 lld-16 wasi-libc python3.11-dev zstd (as .ci/run does), unset \
+         SANDLOG_GUEST_NATIVE and rebuild; the build's warning says what was missing"
+    );
+}
+
+/// Each case of the script checks the Python code's own results and
+/// exceptions (it passes on a guest built without the native path too).
+#[test]
+fn message_edges_behave_as_the_python_path() {
+    let setup = Setup::new(
+        "[[source]]\nname = \"edges\"\nscript = \"message_edges.py\"\nclass = \"MessageEdges\"\n",
+    )
+    .script("message_edges.py");
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    let lines = out.lines();
+    let results: Vec<(String, String)> = lines
+        .iter()
+        .filter_map(|l| {
+            let result = l.get("result")?.as_str()?;
+            Some((l["MESSAGE"].as_str()?.to_owned(), result.to_owned()))
+        })
+        .collect();
+    let names: Vec<&str> = results.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "construction",
+            "copies",
+            "delete_while_iterating",
+            "names",
+            "reentrancy",
+            "sizes",
+            "stores",
+            "str_subclass",
+            "subclass",
+            "tampered_slots"
+        ],
+        "stderr:\n{}",
+        out.stderr
+    );
+    for (name, result) in &results {
+        assert_eq!(result, "ok", "case {name}");
+    }
+    // What the cases posted arrived as posted.
+    let posted: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l.get("result").is_none()).collect();
+    assert_eq!(posted.len(), 7, "stdout:\n{}", out.stdout);
+    assert!(
+        posted.iter().any(|l| l["seq"] == "LOW"),
+        "the subclass's message"
+    );
+    assert!(
+        posted
+            .iter()
+            .any(|l| l["other"] == "\\xff\\xfe" && l["n"] == 6)
+    );
+    assert!(
+        posted
+            .iter()
+            .any(|l| l["seq"] == "sub" && l["fresh"] == "f")
+    );
+}
