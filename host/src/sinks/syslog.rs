@@ -148,6 +148,61 @@ const ACK_FLUSH_BYTES: usize = 256 * 1024;
 const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
+/// The reconnections of a stream destination: the backoff between
+/// attempts and what was sent again, shared by the syslog stream and RELP
+/// writers.
+struct Reconnects {
+    backoff: Duration,
+    resent_total: u64,
+}
+
+impl Reconnects {
+    fn new() -> Reconnects {
+        Reconnects {
+            backoff: BACKOFF_START,
+            resent_total: 0,
+        }
+    }
+
+    /// A connection is up and `resent` messages went again over it.
+    fn connected(&mut self, target: &SyslogTarget, queue: &Queue, resent: u64) {
+        if resent > 0 || self.backoff > BACKOFF_START {
+            queue.metrics().retries.fetch_add(1, Relaxed);
+        }
+        if resent > 0 {
+            tracing::info!(destination = %target, resent, "connected; sent again what the receiver had not acknowledged");
+        } else {
+            tracing::info!(destination = %target, "connected");
+        }
+        self.resent_total += resent;
+        self.backoff = BACKOFF_START;
+    }
+
+    /// An attempt failed: waits the backoff and doubles it; false, without
+    /// waiting, when the wait would pass `deadline`.
+    async fn failed(
+        &mut self,
+        target: &SyslogTarget,
+        error: &(dyn std::fmt::Display + Sync),
+        deadline: Option<Instant>,
+    ) -> bool {
+        tracing::warn!(destination = %target, error = %error, retry_in = ?self.backoff, "cannot connect; messages are held");
+        if deadline.is_some_and(|d| Instant::now() + self.backoff > d) {
+            return false;
+        }
+        tokio::time::sleep(self.backoff).await;
+        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+        true
+    }
+
+    /// At the end: how many messages went again in all.
+    fn report(&self, target: &SyslogTarget) {
+        if self.resent_total > 0 {
+            tracing::info!(destination = %target, resent = self.resent_total, "messages sent again around lost connections");
+        }
+    }
+}
+
 type Stream = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// An open connection to the receiver.
@@ -315,8 +370,7 @@ pub struct StreamWriter {
     written: u64,
     replay: Replay,
     unacked: Unacked,
-    resent_total: u64,
-    backoff: Duration,
+    reconnects: Reconnects,
     /// Set once the sources are done (the queue is closed): from then on
     /// the receiver has `shutdown_timeout` to take the rest.
     deadline: Option<Instant>,
@@ -333,8 +387,7 @@ impl StreamWriter {
             written: 0,
             replay: Replay::default(),
             unacked: Unacked::default(),
-            resent_total: 0,
-            backoff: BACKOFF_START,
+            reconnects: Reconnects::new(),
             deadline: None,
         }
     }
@@ -445,29 +498,18 @@ impl StreamWriter {
                     }
                     resent += old.lines;
                 }
-                if resent > 0 || self.backoff > BACKOFF_START {
-                    self.queue.metrics().retries.fetch_add(1, Relaxed);
-                }
-                if resent > 0 {
-                    tracing::info!(destination = %self.target, resent, "connected; sent again what the receiver had not acknowledged");
-                } else {
-                    tracing::info!(destination = %self.target, "connected");
-                }
-                self.resent_total += resent;
+                self.reconnects.connected(&self.target, &self.queue, resent);
                 self.conn = Some(conn);
-                self.backoff = BACKOFF_START;
                 Ok(())
             }
             Err(e) => {
-                tracing::warn!(destination = %self.target, error = %e, retry_in = ?self.backoff, "cannot connect; messages are held");
-                if self
-                    .deadline
-                    .is_some_and(|d| Instant::now() + self.backoff > d)
+                if !self
+                    .reconnects
+                    .failed(&self.target, &e, self.deadline)
+                    .await
                 {
                     return Err(self.undelivered(chunk.lines));
                 }
-                tokio::time::sleep(self.backoff).await;
-                self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
                 Ok(())
             }
         }
@@ -491,9 +533,7 @@ impl StreamWriter {
                 ),
             }
         }
-        if self.resent_total > 0 {
-            tracing::info!(destination = %self.target, resent = self.resent_total, "messages sent again around lost connections");
-        }
+        self.reconnects.report(&self.target);
         Ok(())
     }
 

@@ -22,7 +22,7 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::time::Instant;
 
-use super::{BACKOFF_MAX, BACKOFF_START, SyslogSpec, SyslogTarget, frame_len};
+use super::{Reconnects, SyslogSpec, SyslogTarget, frame_len};
 use crate::pipeline::queue::{Chunk, Queue};
 
 /// How many messages may wait for the receiver's answer.
@@ -238,9 +238,7 @@ pub struct RelpWriter {
     session: Option<Session>,
     in_flight: VecDeque<InFlight>,
     written: u64,
-    resent_total: u64,
-    refused_total: u64,
-    backoff: Duration,
+    reconnects: Reconnects,
     deadline: Option<Instant>,
 }
 
@@ -254,9 +252,7 @@ impl RelpWriter {
             session: None,
             in_flight: VecDeque::with_capacity(WINDOW),
             written: 0,
-            resent_total: 0,
-            refused_total: 0,
-            backoff: BACKOFF_START,
+            reconnects: Reconnects::new(),
             deadline: None,
         }
     }
@@ -305,9 +301,7 @@ impl RelpWriter {
             }
         }
         self.close().await;
-        if self.resent_total > 0 {
-            tracing::info!(destination = %self.target, resent = self.resent_total, "messages sent again around lost connections");
-        }
+        self.reconnects.report(&self.target);
         Ok(self.written)
     }
 
@@ -385,7 +379,6 @@ impl RelpWriter {
         if !frame.data.starts_with(b"200") {
             // The receiver will not take this message (too long, say):
             // sending it again would fail again.
-            self.refused_total += 1;
             self.queue.metrics().errors.fetch_add(1, Relaxed);
             tracing::error!(destination = %self.target, answer = %String::from_utf8_lossy(frame.data), "the receiver refused a message; it is dropped");
         } else {
@@ -420,29 +413,18 @@ impl RelpWriter {
         };
         match opened {
             Ok(resent) => {
-                if resent > 0 || self.backoff > BACKOFF_START {
-                    self.queue.metrics().retries.fetch_add(1, Relaxed);
-                }
-                if resent > 0 {
-                    tracing::info!(destination = %self.target, resent, "connected; sent again what the receiver had not answered");
-                } else {
-                    tracing::info!(destination = %self.target, "connected");
-                }
-                self.resent_total += resent;
-                self.backoff = BACKOFF_START;
+                self.reconnects.connected(&self.target, &self.queue, resent);
                 Ok(())
             }
             Err(e) => {
                 self.session = None;
-                tracing::warn!(destination = %self.target, error = %e, retry_in = ?self.backoff, "cannot connect; messages are held");
-                if self
-                    .deadline
-                    .is_some_and(|d| Instant::now() + self.backoff > d)
+                if !self
+                    .reconnects
+                    .failed(&self.target, &e, self.deadline)
+                    .await
                 {
                     return Err(self.undelivered());
                 }
-                tokio::time::sleep(self.backoff).await;
-                self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
                 Ok(())
             }
         }
