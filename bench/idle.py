@@ -6,7 +6,7 @@ server loop, and a LogFetcher between fetches (fetch_no_data_delay). For
 each: the whole process's CPU over WINDOW seconds once every source is up
 (from /proc/PID/stat, in % of one core), then, after SIGTERM, how long each
 source took to hear request_exit() (each records time.time() there and
-posts it before run() returns: median, p90, max) and the time until the
+posts it before run() returns: min, median, p90, max) and the time until the
 process exited.
 
 With SANDLOG_BASE_BIN naming another build, each kind runs on both, one
@@ -251,7 +251,7 @@ def one(binary, cache, workdir, kind, count, window):
 def describe(r, count):
     h = r["heard"]
     if h:
-        told = (f"request_exit after {statistics.median(h) * 1000:6.1f} ms median, "
+        told = (f"request_exit after {h[0] * 1000:6.1f} ms min, {statistics.median(h) * 1000:6.1f} median, "
                 f"p90 {h[int(len(h) * 0.9)] * 1000:6.1f}, max {h[-1] * 1000:6.1f}")
     else:
         told = "request_exit never heard"

@@ -987,3 +987,87 @@ fn idle_waits_do_not_wake_the_guest_and_still_hear_request_exit() {
         );
     }
 }
+
+/// Many sources stopping together: every one hears request_exit() before
+/// any goes on with the rest of its exit (each waits, after its
+/// request_exit(), for the others to hear theirs), so that the last to hear
+/// is not kept waiting behind the others' exits.
+#[test]
+fn stopping_sources_all_hear_request_exit_before_any_goes_on() {
+    const SOURCES: usize = 40;
+    let mut config = String::new();
+    for i in 0..SOURCES {
+        config.push_str(&format!(
+            "[[source]]\nname = \"s{i}\"\nscript = \"hears_then_leaves.py\"\nclass = \"Waiter\"\n\n"
+        ));
+    }
+    config.push_str("[[destination]]\ntype = \"file\"\npath = \"out.jsonl\"\n");
+    let setup = Setup::new(&config).script("hears_then_leaves.py");
+    let child = setup.spawn();
+    assert!(
+        util::wait_for_file_lines(&setup.path("out.jsonl"), SOURCES, LIMIT),
+        "not every source came up"
+    );
+    util::signal(&child, "TERM");
+    let out = util::wait(child, LIMIT);
+    out.assert_success();
+    let text = std::fs::read_to_string(setup.path("out.jsonl")).expect("output file");
+    let left: Vec<_> = util::json_lines(&text)
+        .into_iter()
+        .filter(|l| l["MESSAGE"] == "left")
+        .collect();
+    assert_eq!(left.len(), SOURCES, "{text}");
+    let number = |l: &serde_json::Value, key: &str| -> u128 {
+        l[key].as_str().and_then(|v| v.parse().ok()).expect(key)
+    };
+    let last_heard = left.iter().map(|l| number(l, "heard")).max().unwrap();
+    let first_left = left.iter().map(|l| number(l, "left")).min().unwrap();
+    assert!(
+        last_heard <= first_left,
+        "a source went on {} µs before the last one heard request_exit()",
+        (last_heard - first_left) / 1000
+    );
+}
+
+/// A source too busy to hear request_exit() holds the others back for a
+/// bounded time only: they leave, and the run stops once the busy one's
+/// exit grace has passed.
+#[test]
+fn a_source_that_never_hears_request_exit_holds_the_others_back_briefly() {
+    let mut config = String::new();
+    for i in 0..4 {
+        config.push_str(&format!(
+            "[[source]]\nname = \"s{i}\"\nscript = \"hears_then_leaves.py\"\nclass = \"Waiter\"\n\n"
+        ));
+    }
+    config.push_str(
+        "[[source]]\nname = \"busy\"\nscript = \"hears_then_leaves.py\"\nclass = \"Waiter\"\n\
+         options = { busy = \"yes\" }\npolicy = { exit_grace = \"3s\" }\n\n",
+    );
+    config.push_str("[[destination]]\ntype = \"file\"\npath = \"out.jsonl\"\n");
+    let setup = Setup::new(&config).script("hears_then_leaves.py");
+    let child = setup.spawn();
+    assert!(
+        util::wait_for_file_lines(&setup.path("out.jsonl"), 5, LIMIT),
+        "not every source came up"
+    );
+    let signalled = Instant::now();
+    util::signal(&child, "TERM");
+    let path = setup.path("out.jsonl");
+    // The four quiet sources leave well before the busy one's grace ends.
+    assert!(
+        util::wait_for_file_lines(&path, 9, Duration::from_secs(2)),
+        "the quiet sources did not leave within 2 s of SIGTERM"
+    );
+    let left_after = signalled.elapsed();
+    let out = util::wait(child, LIMIT);
+    assert!(
+        out.stderr.contains("interrupted"),
+        "the busy source was not interrupted: {}",
+        out.stderr
+    );
+    assert!(
+        left_after < Duration::from_secs(2),
+        "the quiet sources left {left_after:?} after SIGTERM"
+    );
+}

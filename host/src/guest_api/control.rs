@@ -6,7 +6,7 @@
 //! at once.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
@@ -15,6 +15,57 @@ use crate::pipeline::acks::AckState;
 const EXIT_NONE: u8 = 0;
 const EXIT_WANTED: u8 = 1;
 const EXIT_TOLD: u8 = 2;
+
+/// Whether the sources running run() have heard their exit request, while
+/// the whole run stops.
+///
+/// When many sources stop together, most of the work of stopping is the
+/// rest of each exit (last posts, deinit(), freeing the instance, whose
+/// unmapping stalls every thread of the process); a source that has heard
+/// request_exit() waits here for the others to hear theirs before it goes
+/// on, so that the request reaches every source first.
+#[derive(Default)]
+pub struct Hearing {
+    stopping: AtomicBool,
+    /// Sources in run() whose request_exit() has not run.
+    unheard: AtomicUsize,
+    all_heard: Notify,
+}
+
+impl Hearing {
+    /// The whole run stops: from now on a told source waits for the others.
+    pub fn stopping(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    fn heard(&self) {
+        if self.unheard.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.all_heard.notify_waiters();
+        }
+    }
+
+    /// Resolves once every source in run() has heard its exit request, at
+    /// once unless the whole run is stopping.
+    pub async fn all_heard(&self) {
+        loop {
+            let notified = self.all_heard.notified();
+            if !self.stopping.load(Ordering::SeqCst) || self.unheard.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// A source's run() in progress, counted in [`Hearing`] until its
+/// request_exit() has run or run() ends.
+pub struct InRun<'a>(&'a Control);
+
+impl Drop for InRun<'_> {
+    fn drop(&mut self) {
+        self.0.uncount();
+    }
+}
 
 /// The host's handle on a running source, shared with its store: how the
 /// supervisor asks a source to exit while the guest is busy.
@@ -25,9 +76,24 @@ pub struct Control {
     /// The guest is to be stopped where it is, by a trap at its next
     /// epoch tick (see [`crate::guest_api::pending`]).
     interrupt: AtomicBool,
+    hearing: Arc<Hearing>,
+    /// Counted in `hearing` as a source in run() that has not heard its
+    /// exit request.
+    counted: AtomicBool,
 }
 
 impl Control {
+    /// A source's handle that counts its exit request in `hearing`.
+    pub fn new(hearing: Arc<Hearing>) -> Self {
+        Self {
+            exit: AtomicU8::new(EXIT_NONE),
+            wake: Notify::new(),
+            interrupt: AtomicBool::new(false),
+            hearing,
+            counted: AtomicBool::new(false),
+        }
+    }
+
     /// Asks the source to exit: its request_exit() runs at the guest's next
     /// contact with the host, and a host sleep ends now.
     pub fn request_exit(&self) {
@@ -55,6 +121,34 @@ impl Control {
             .is_ok()
     }
 
+    /// The guest's request_exit() has run.
+    pub(crate) fn heard(&self) {
+        self.uncount();
+    }
+
+    /// run() is being called: until its request_exit() has run, it counts
+    /// as a source that has not heard its exit request.
+    pub fn in_run(&self) -> InRun<'_> {
+        if self.exit.load(Ordering::SeqCst) != EXIT_TOLD
+            && !self.counted.swap(true, Ordering::SeqCst)
+        {
+            self.hearing.unheard.fetch_add(1, Ordering::SeqCst);
+        }
+        InRun(self)
+    }
+
+    fn uncount(&self) {
+        if self.counted.swap(false, Ordering::SeqCst) {
+            self.hearing.heard();
+        }
+    }
+
+    /// Resolves once every source in run() has heard its exit request, at
+    /// once unless the whole run is stopping.
+    pub async fn others_heard(&self) {
+        self.hearing.all_heard().await;
+    }
+
     /// Stops the guest at its next epoch tick with a trap, whose core dump
     /// holds the messages it had not handed over.
     pub fn interrupt(&self) {
@@ -68,6 +162,7 @@ impl Control {
     /// The guest is told through the request-exit export instead.
     pub fn mark_told(&self) {
         self.exit.store(EXIT_TOLD, Ordering::SeqCst);
+        self.uncount();
     }
 
     /// A future that resolves at the next exit request; made before the
@@ -129,5 +224,57 @@ impl WaitEnds {
             _ = self.control.pending() => {}
             _ = acked => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Whether `all_heard` resolves within a moment.
+    async fn settles(hearing: &Hearing) -> bool {
+        tokio::time::timeout(Duration::from_millis(50), hearing.all_heard())
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test]
+    async fn a_told_source_waits_for_the_others_only_while_the_run_stops() {
+        let hearing = Arc::new(Hearing::default());
+        let (a, b) = (Control::new(hearing.clone()), Control::new(hearing.clone()));
+        let (_run_a, _run_b) = (a.in_run(), b.in_run());
+        // A reload stopping one source: nobody waits for the others.
+        assert!(settles(&hearing).await);
+        hearing.stopping();
+        a.request_exit();
+        b.request_exit();
+        assert!(a.take());
+        a.heard();
+        assert!(!settles(&hearing).await, "b has not heard its request");
+        // Told is not heard: b's request_exit() has not run yet.
+        assert!(b.take());
+        assert!(!settles(&hearing).await);
+        b.heard();
+        assert!(settles(&hearing).await);
+    }
+
+    #[tokio::test]
+    async fn a_source_whose_run_ends_unheard_holds_nobody_back() {
+        let hearing = Arc::new(Hearing::default());
+        hearing.stopping();
+        let a = Control::new(hearing.clone());
+        let run = a.in_run();
+        a.request_exit();
+        assert!(!settles(&hearing).await);
+        drop(run);
+        assert!(settles(&hearing).await);
+        // Counted once however often it is heard.
+        let again = a.in_run();
+        a.heard();
+        a.heard();
+        drop(again);
+        assert_eq!(hearing.unheard.load(Ordering::SeqCst), 0);
     }
 }

@@ -18,6 +18,10 @@ use crate::pipeline::acks::AckState;
 use crate::pipeline::delivery::{Delivery, Stats};
 use crate::schedule::{Slice, TURNS};
 
+/// The longest a source that heard its exit request waits for the others
+/// to hear theirs.
+const HEARING_WAIT: Duration = Duration::from_millis(250);
+
 /// What a source's guest API holds: the source's name, the supervisor's
 /// handle on it and its way to the destinations.
 pub struct GuestApi {
@@ -219,11 +223,14 @@ impl host::Host for GuestApi {
     async fn poll(&mut self) -> Status {
         self.close_pending().await;
         // The guest polls once its request_exit() has run. When many
-        // sources stop together, each goes to the back of the line here, so
+        // sources stop together, each waits here (for a bounded time: one
+        // may be too busy to hear) until the others have heard theirs, so
         // that every source hears request_exit() before any runs the rest
         // of its exit (its last posts, deinit(), teardown).
         if std::mem::take(&mut self.step_aside_after_exit) {
-            tokio::task::yield_now().await;
+            self.control.heard();
+            let heard = tokio::time::timeout(HEARING_WAIT, self.control.others_heard());
+            TURNS.wait(&mut self.slice, heard).await.ok();
         }
         self.status()
     }

@@ -11,5 +11,5 @@ pub mod host;
 pub mod pending;
 pub mod tls;
 
-pub use control::Control;
+pub use control::{Control, Hearing};
 pub use host::GuestApi;

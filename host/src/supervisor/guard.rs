@@ -43,6 +43,7 @@ impl Guard<'_> {
         call: impl std::future::Future<Output = T>,
     ) -> Guarded<T> {
         tokio::pin!(call);
+        let _in_run = request_exit.then(|| self.control.in_run());
         let mut stopping_since = match *stop.borrow() {
             Stop::Running => None,
             _ => Some(Instant::now()),

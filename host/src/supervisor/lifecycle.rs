@@ -35,7 +35,7 @@ pub async fn lifecycle(
     mut stop: watch::Receiver<Stop>,
     metrics: Arc<SourceMetrics>,
 ) -> Result<Ending> {
-    let control = Arc::new(Control::default());
+    let control = Arc::new(Control::new(env.hearing.clone()));
     let Some(pass) = wait_turn(env, &mut stop).await else {
         tracing::debug!("stopped before its turn to start");
         return Ok(Ending::Cancelled);

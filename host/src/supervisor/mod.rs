@@ -92,6 +92,7 @@ pub async fn run(
         sinks: sinks.sinks.clone(),
         state_root: state_root.to_owned(),
         registry,
+        hearing: Default::default(),
     });
     let destinations = config.destinations.clone();
     let mut tasks = JoinSet::new();
@@ -148,6 +149,7 @@ pub async fn run(
                 let level = *stop.borrow_and_update();
                 stopping = true;
                 env.registry.health.stopping();
+                env.hearing.stopping();
                 pending.clear();
                 for (_, tx) in running.values() {
                     let _ = tx.send(level);
@@ -162,6 +164,7 @@ pub async fn run(
                         tracing::error!("{why}; stopping: asking every source to exit");
                         stopping = true;
                         env.registry.health.stopping();
+                        env.hearing.stopping();
                         pending.clear();
                         for (_, tx) in running.values() {
                             let _ = tx.send(Stop::Graceful);
@@ -224,4 +227,6 @@ pub struct SourceEnv {
     pub hostname: String,
     pub sinks: Sinks,
     pub state_root: std::path::PathBuf,
+    /// The sources asked to exit that have not heard it yet.
+    pub hearing: Arc<crate::guest_api::Hearing>,
 }
