@@ -39,8 +39,20 @@ static PyObject *message_class;  /* syslogng.message.LogMessage */
 static PyObject *known_names;    /* syslogng.message._known_names */
 static PyObject *runtime_globals; /* _sandlog.runtime's module dict */
 static PyObject *post_fallback;   /* runtime's Python post_message */
+static PyObject *names_buffer;    /* runtime._names */
+static PyObject *values_buffer;   /* runtime._values */
 static PyObject *counts_buffer;   /* runtime._counts */
 static PyObject *counts_append;   /* runtime._counts.append */
+
+/* The loader's settings, as configure() last read them from runtime's
+ * globals (whenever one of them is set): needed at every post, so kept
+ * here rather than looked up in the module's globals each time. Until
+ * they are read, or while the buffers are not the ones bound, every post
+ * goes the Python way. */
+static int configured;
+static Py_ssize_t post_capacity;
+static Py_ssize_t post_max_size;
+static int post_run_done;
 
 static PyObject *str_MESSAGE, *str_init, *str_setitem, *str_getitem, *str_delitem;
 static PyObject *str_run_done, *str_capacity, *str_max_message_size, *str_names,
@@ -331,21 +343,16 @@ static int age_check(Py_ssize_t n)
         || (n >= 32 && n < 65536 && n % 32 == 0);
 }
 
-/* Appends the message's names, then its values, then its count, as
+/* Appends the message's names and its values, then its count, as
  * runtime.post_message does. Returns the new buffer length, or -1. */
-static Py_ssize_t buffer_append(PyObject *s, PyObject *names, PyObject *values)
+static Py_ssize_t buffer_append(PyObject *s)
 {
     Py_ssize_t pos = 0, count = 0;
     PyObject *k, *v;
     while (PyDict_Next(s, &pos, &k, &v)) {
-        if (PyList_Append(names, k) < 0)
+        if (PyList_Append(names_buffer, k) < 0 || PyList_Append(values_buffer, v) < 0)
             return -1;
         count++;
-    }
-    pos = 0;
-    while (PyDict_Next(s, &pos, &k, &v)) {
-        if (PyList_Append(values, v) < 0)
-            return -1;
     }
     PyObject *c = PyLong_FromSsize_t(count);
     if (c == NULL)
@@ -359,56 +366,30 @@ static Py_ssize_t buffer_append(PyObject *s, PyObject *names, PyObject *values)
 }
 
 /* The Python fallback's condition, inverted: 1 when a plain message can go
- * the fast way into an intact buffer, with the capacity in *capacity. */
-static int post_fast_ok(Message *m, Py_ssize_t *capacity, PyObject **names,
-                        PyObject **values)
+ * the fast way into the buffer. */
+static int post_fast_ok(Message *m)
 {
-    if (Py_TYPE((PyObject *)m) != (PyTypeObject *)message_class || m->x != Py_None || m->s == NULL
-        || !PyDict_CheckExact(m->s))
-        return 0;
-    if (globals_get(str_run_done) != Py_False)
-        return 0;
-    PyObject *cap = globals_get(str_capacity);
-    PyObject *max = globals_get(str_max_message_size);
-    *names = globals_get(str_names);
-    *values = globals_get(str_values);
-    if (cap == NULL || max == NULL || *names == NULL || *values == NULL
-        || !PyLong_CheckExact(cap) || !PyLong_CheckExact(max) || !PyList_CheckExact(*names)
-        || !PyList_CheckExact(*values) || globals_get(str_counts) != counts_buffer)
-        return 0;
-    *capacity = PyLong_AsSsize_t(cap);
-    Py_ssize_t limit = PyLong_AsSsize_t(max);
-    if (PyErr_Occurred()) {
-        PyErr_Clear();
-        return 0;
-    }
-    return *capacity > 0 && m->size <= limit;
+    return configured && !post_run_done && post_capacity > 0
+        && Py_TYPE((PyObject *)m) == (PyTypeObject *)message_class && m->x == Py_None
+        && m->s != NULL && PyDict_CheckExact(m->s) && m->size <= post_max_size;
 }
 
 /* LogSource.post_message(self, msg): a method descriptor, so that it
  * binds as the Python function did. */
 static PyObject *post_message(PyObject *source, PyObject *msg)
 {
-    Py_ssize_t capacity;
-    PyObject *names, *values;
-    if (!post_fast_ok((Message *)msg, &capacity, &names, &values)) {
-        if (PyErr_Occurred())
-            return NULL;
+    if (!post_fast_ok((Message *)msg)) {
         PyObject *args[2] = {source, msg};
         return PyObject_Vectorcall(post_fallback, args, 2, NULL);
     }
     PyObject *s = ((Message *)msg)->s;
     Py_INCREF(s);
-    Py_INCREF(names);
-    Py_INCREF(values);
-    Py_ssize_t n = buffer_append(s, names, values);
-    Py_DECREF(values);
-    Py_DECREF(names);
+    Py_ssize_t n = buffer_append(s);
     Py_DECREF(s);
     if (n < 0)
         return NULL;
     PyObject *r = NULL;
-    if (n >= capacity) {
+    if (n >= post_capacity) {
         PyObject *flush = globals_get(str_flush);
         if (flush == NULL) {
             if (!PyErr_Occurred())
@@ -442,9 +423,28 @@ static PyMethodDef post_def = {
     "Posts a LogMessage into the guest's buffer (see _sandlog.runtime).",
 };
 
+/* The object named `name` in runtime's globals, as a new reference, or
+ * NULL with an exception. */
+static PyObject *runtime_object(PyObject *globals, PyObject *name, PyTypeObject *type,
+                               const char *what)
+{
+    PyObject *o = PyDict_GetItemWithError(globals, name);
+    if (o == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetObject(PyExc_KeyError, name);
+        return NULL;
+    }
+    if (type != NULL && !Py_IS_TYPE(o, type)) {
+        PyErr_Format(PyExc_TypeError, "runtime.%U is not a %s", name, what);
+        return NULL;
+    }
+    Py_INCREF(o);
+    return o;
+}
+
 /* post_method(runtime_globals, fallback): the native post_message, bound
- * to runtime's module dict (read at every post, so that the loader's
- * settings and any tampering are seen) and to the Python post_message it
+ * to runtime's buffer (its lists are never rebound, only emptied), to its
+ * module dict (for flush and _aged) and to the Python post_message it
  * falls back to. */
 static PyObject *post_method(PyObject *module, PyObject *args)
 {
@@ -452,23 +452,114 @@ static PyObject *post_method(PyObject *module, PyObject *args)
     PyObject *globals, *fallback;
     if (!PyArg_ParseTuple(args, "O!O:post_method", &PyDict_Type, &globals, &fallback))
         return NULL;
-    PyObject *counts = PyDict_GetItemWithError(globals, str_counts);
-    if (counts == NULL) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_KeyError, "_counts");
+    PyObject *names = runtime_object(globals, str_names, &PyList_Type, "list");
+    PyObject *values = names ? runtime_object(globals, str_values, &PyList_Type, "list") : NULL;
+    PyObject *counts = values ? runtime_object(globals, str_counts, NULL, NULL) : NULL;
+    PyObject *append = counts ? PyObject_GetAttrString(counts, "append") : NULL;
+    if (append == NULL) {
+        Py_XDECREF(names);
+        Py_XDECREF(values);
+        Py_XDECREF(counts);
         return NULL;
     }
-    PyObject *append = PyObject_GetAttrString(counts, "append");
-    if (append == NULL)
-        return NULL;
     Py_INCREF(globals);
     Py_INCREF(fallback);
-    Py_INCREF(counts);
     replace(&runtime_globals, globals);
     replace(&post_fallback, fallback);
+    replace(&names_buffer, names);
+    replace(&values_buffer, values);
     replace(&counts_buffer, counts);
     replace(&counts_append, append);
     return PyDescr_NewMethod(&PyBaseObject_Type, &post_def);
+}
+
+/* configure(): reads the loader's settings (capacity, max_message_size,
+ * run_done) from runtime's globals for the fast path, and whether its
+ * buffers are still the lists the fast path appends to. Anything a script
+ * set there that is not what the loader sets (another type, another
+ * list) sends every post the Python way, which raises what it raises. */
+static PyObject *configure(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    configured = 0;
+    if (runtime_globals == NULL)
+        Py_RETURN_NONE;
+    PyObject *cap = PyDict_GetItemWithError(runtime_globals, str_capacity);
+    PyObject *max = cap ? PyDict_GetItemWithError(runtime_globals, str_max_message_size) : NULL;
+    PyObject *done = max ? PyDict_GetItemWithError(runtime_globals, str_run_done) : NULL;
+    PyObject *names = done ? PyDict_GetItemWithError(runtime_globals, str_names) : NULL;
+    PyObject *values = names ? PyDict_GetItemWithError(runtime_globals, str_values) : NULL;
+    PyObject *counts = values ? PyDict_GetItemWithError(runtime_globals, str_counts) : NULL;
+    if (PyErr_Occurred())
+        return NULL;
+    if (counts != counts_buffer || values != values_buffer || names != names_buffer
+        || !PyLong_CheckExact(cap) || !PyLong_CheckExact(max)
+        || (done != Py_True && done != Py_False))
+        Py_RETURN_NONE;
+    Py_ssize_t c = PyLong_AsSsize_t(cap), m = PyLong_AsSsize_t(max);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    post_capacity = c;
+    post_max_size = m;
+    post_run_done = done == Py_True;
+    configured = 1;
+    Py_RETURN_NONE;
+}
+
+/* On a 32-bit build, CPython 3.14 counts an object with at least 2**30
+ * references as immortal, and gives the objects it makes immortal 5 * 2**28
+ * (below the 6 * 2**28 that marks its statically allocated ones), so that
+ * code unaware of immortality can add and drop references without
+ * changing that. */
+#define IMMORTAL_MINIMUM ((Py_ssize_t)1 << 30)
+#define IMMORTAL_INITIAL ((Py_ssize_t)5 << 28)
+
+/* immortalize(objects): makes every object of the iterable immortal (its
+ * reference count is no longer written), unless it is already, and
+ * returns a list of those it changed, so that a traversal of the heap
+ * needs no set of its own: an immortal object counts as seen. Meant for
+ * the objects of the snapshot only, which live as long as the instance:
+ * each write of a reference count to the shared image copies its page
+ * into the instance. */
+static PyObject *immortalize(PyObject *module, PyObject *objects)
+{
+    (void)module;
+    if (sizeof(void *) != 4) {
+        PyErr_SetString(PyExc_RuntimeError, "immortalize() is for 32-bit builds");
+        return NULL;
+    }
+    PyObject *changed = PyList_New(0);
+    PyObject *it = changed ? PyObject_GetIter(objects) : NULL;
+    if (it == NULL) {
+        Py_XDECREF(changed);
+        return NULL;
+    }
+    PyObject *o;
+    while ((o = PyIter_Next(it)) != NULL) {
+        if (Py_REFCNT(o) < IMMORTAL_MINIMUM) {
+            if (PyList_Append(changed, o) < 0) {
+                Py_DECREF(o);
+                break;
+            }
+            Py_SET_REFCNT(o, IMMORTAL_INITIAL);
+            /* A string keeps its hash once it is asked for it: asked now,
+             * the instances that use it as a key do not write it. */
+            if (PyUnicode_CheckExact(o) && PyObject_Hash(o) == -1) {
+                Py_DECREF(o);
+                break;
+            }
+        }
+        Py_DECREF(o);
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred()) {
+        Py_DECREF(changed);
+        return NULL;
+    }
+    return changed;
 }
 
 static PyMethodDef module_methods[] = {
@@ -476,6 +567,10 @@ static PyMethodDef module_methods[] = {
      "bind_message(cls, known_names): the LogMessage class and its validated names."},
     {"post_method", post_method, METH_VARARGS,
      "post_method(runtime_globals, fallback): the native LogSource.post_message."},
+    {"configure", configure, METH_NOARGS,
+     "configure(): reads the loader's settings from runtime's globals."},
+    {"immortalize", immortalize, METH_O,
+     "immortalize(objects): makes them immortal; returns those it changed."},
     {NULL, NULL, 0, NULL},
 };
 

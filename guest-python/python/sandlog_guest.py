@@ -314,6 +314,7 @@ def _warm_up():
         syslogng.message._known_names.update(saved_names)
         vars(runtime).clear()
         vars(runtime).update(saved_runtime)
+        runtime.settings_changed()
 
 
 def _fill_holes():
@@ -338,9 +339,27 @@ def _fill_holes():
     return fillers
 
 
+def _immortalize_heap():
+    """Makes every object of the snapshot immortal: an instance that only
+    uses one (calls a function, looks a name up, reads a setting) would
+    otherwise write its reference count, and so copy the page it is on out
+    of the shared image. The objects are found from the collector's list
+    and, transitively, what each refers to (strings, numbers, code and the
+    other objects it does not track); an object already immortal counts as
+    seen, so that the walk needs no memory beyond its frontier."""
+    try:
+        import _sandlog_native
+    except ImportError:
+        return
+    todo = gc.get_objects()
+    while todo:
+        todo = gc.get_referents(*_sandlog_native.immortalize(todo))
+
+
 _warm_up()
 gc.collect()
+_immortalize_heap()
 _fillers = _fill_holes()
-del _warm_up, _fill_holes
+del _warm_up, _fill_holes, _immortalize_heap
 # The collector never walks what the snapshot holds.
 gc.freeze()

@@ -88,3 +88,32 @@ fn message_edges_behave_as_the_python_path() {
             .any(|l| l["seq"] == "sub" && l["fresh"] == "f")
     );
 }
+
+/// The snapshot's objects are immortal: an instance that only uses one
+/// (calls it, looks it up) writes no reference count, so the page it is on
+/// stays shared with every other instance.
+#[test]
+fn snapshot_objects_are_immortal() {
+    let setup = Setup::new(
+        "[[source]]\nname = \"objects\"\nscript = \"snapshot_objects.py\"\nclass = \"SnapshotObjects\"\n",
+    )
+    .script("snapshot_objects.py");
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    let lines = out.lines();
+    assert_eq!(lines.len(), 1, "stderr:\n{}", out.stderr);
+    let count = |key: &str| -> u64 {
+        lines[0][key]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in {}", lines[0]))
+    };
+    let (total, mortal) = (count("total"), count("mortal"));
+    assert!(total > 10_000, "only {total} objects found");
+    // What the script itself made, its module included, stays mortal.
+    assert!(
+        mortal * 10 < total,
+        "{mortal} of {total} objects are not immortal"
+    );
+    assert_eq!(lines[0]["json"], "{\"k\": [1, 2, 3]}");
+}

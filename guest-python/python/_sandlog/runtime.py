@@ -291,6 +291,39 @@ if NATIVE_MESSAGE_PATH:
     post_message = _sandlog_native.post_method(globals(), post_message)
 
 
+def settings_changed():
+    """capacity, max_message_size, run_done or a buffer was set: the native
+    post path keeps its own copy of the settings, and of whether the
+    buffers are still its own."""
+    if NATIVE_MESSAGE_PATH:
+        _sandlog_native.configure()
+
+
+# What the native post path reads of this module's globals (see
+# settings_changed).
+_NATIVE_STATE = frozenset(["capacity", "max_message_size", "run_done", "_names", "_values",
+                           "_counts"])
+
+
+class _Module(type(sys)):
+    """This module's type: setting or deleting what the native post path
+    reads tells it (the loader sets the settings this way; so does a script
+    that tampers with them)."""
+
+    def __setattr__(self, name, value):
+        super().__setattr__(name, value)
+        if name in _NATIVE_STATE:
+            settings_changed()
+
+    def __delattr__(self, name):
+        super().__delattr__(name)
+        if name in _NATIVE_STATE:
+            settings_changed()
+
+
+sys.modules[__name__].__class__ = _Module
+
+
 def _too_big(size):
     raise ValueError(f"message of {size} bytes exceeds max_message_size ({max_message_size} bytes)")
 
