@@ -16,6 +16,10 @@ use super::identity::Identities;
 use super::source::PolicyRef;
 use crate::engine::EPOCH_TICK;
 use crate::sandbox::network::NetPattern;
+
+/// The most linear memory a 32-bit WebAssembly guest can have: 65,536
+/// pages of 64 KiB.
+const MAX_GUEST_MEMORY: u64 = 4 * 1024 * 1024 * 1024;
 use crate::sandbox::paths;
 use crate::sandbox::policy::{Mount, MountMode, Policy};
 use crate::tls::policy::TlsPolicy;
@@ -127,6 +131,11 @@ impl Policy {
             if m.as_u64() < 16 * 1024 * 1024 {
                 bail!(
                     "{at}: key `memory`: {m} is below the 16 MiB the Python guest needs to start"
+                );
+            }
+            if m.as_u64() > MAX_GUEST_MEMORY {
+                bail!(
+                    "{at}: key `memory`: {m} is above the 4 GiB a 32-bit WebAssembly guest can address"
                 );
             }
             self.memory = m.as_u64();
@@ -398,6 +407,20 @@ mod tests {
         assert_eq!(p.max_message_size, 64 * 1024);
         assert!(p.allows(addr("127.0.0.1:80"), false).is_some());
         assert!(p.allows(addr("127.0.0.1:80"), true).is_none());
+    }
+
+    #[test]
+    fn memory_is_bounded_by_what_the_guest_can_address() {
+        let layer = |text: &str| {
+            let raw: RawPolicy = toml::from_str(text).unwrap();
+            Policy::default().layer(&raw, Path::new("/"), &Identities::new(), "t")
+        };
+        assert!(layer("memory = \"4GiB\"").is_ok());
+        let err = layer("memory = \"17179869184GiB\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`memory`") && err.contains("4 GiB"), "{err}");
+        assert!(layer("memory = \"5GiB\"").is_err());
     }
 
     #[test]

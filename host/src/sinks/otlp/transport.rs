@@ -235,8 +235,7 @@ impl HttpClient {
                 .headers
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER));
+                .and_then(|v| retry_after(v, std::time::SystemTime::now()));
             return Outcome::Retry {
                 after,
                 reason: format!("HTTP {status}: {message}"),
@@ -466,4 +465,51 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 
 fn show(d: Duration) -> String {
     humantime_serde::re::humantime::format_duration(d).to_string()
+}
+
+/// How long an HTTP `Retry-After` asks to wait: delay-seconds or an
+/// HTTP-date (RFC 9110 10.2.3), capped at [`MAX_RETRY_AFTER`]; a date
+/// already past means at once.
+fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    let delay = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => httpdate::parse_http_date(value)
+            .ok()?
+            .duration_since(now)
+            .unwrap_or(Duration::ZERO),
+    };
+    Some(delay.min(MAX_RETRY_AFTER))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use super::retry_after;
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        // Sun, 06 Nov 1994 08:49:37 GMT, the example of RFC 9110.
+        let date = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let now = date - Duration::from_secs(7);
+        assert_eq!(retry_after(" 3 ", now), Some(Duration::from_secs(3)));
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after(
+                "Sun, 06 Nov 1994 08:49:37 GMT",
+                date + Duration::from_secs(1)
+            ),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            retry_after("86400", SystemTime::now()),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-1", now), None);
+    }
 }
