@@ -24,7 +24,8 @@ the run is placed in a fresh one and its charge is reported too
 (`memory.current`, or `memory.usage_in_bytes` on v1): that is what a
 container's memory limit sees, page cache the run brought in included.
 
-usage: bench/scale.py [--mix KINDS] [--idle-window SECONDS] [COUNTS...]
+usage: bench/scale.py [--mix KINDS] [--idle-window SECONDS] [--memory-limit GIB]
+                      [COUNTS...]
        (default: 1 100 1000; builds --release first unless SANDLOG_BIN
        names the binary)
 """
@@ -97,7 +98,7 @@ class Cgroup:
     """A fresh memory cgroup under this process's own, when one can be
     made (as root, or with a delegated hierarchy); else nothing."""
 
-    def __init__(self, name):
+    def __init__(self, name, limit=None):
         self.path = None
         self.v2 = False
         with open("/proc/self/cgroup") as f:
@@ -116,8 +117,18 @@ class Cgroup:
         try:
             os.mkdir(path)
         except OSError:
+            if limit is not None:
+                raise SystemExit(f"--memory-limit: cannot make a memory cgroup at {path}")
             return
         self.path = path
+        if limit is not None:
+            knob = "memory.max" if self.v2 else "memory.limit_in_bytes"
+            try:
+                with open(os.path.join(path, knob), "w") as f:
+                    f.write(str(limit))
+            except OSError as e:
+                self.remove()
+                raise SystemExit(f"--memory-limit: cannot set {knob}: {e}")
 
     def enter(self):
         """For preexec_fn: moves the calling (child) process in."""
@@ -155,7 +166,7 @@ def memory_kib(pid):
             fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0))
 
 
-def measure(binary, cache, workdir, n, mix=("sleep",), idle_window=0.0):
+def measure(binary, cache, workdir, n, mix=("sleep",), idle_window=0.0, limit=None):
     """Runs n sources; returns the time until all were up, the process's
     memory (RSS, PSS, USS in KiB), the time from SIGTERM to exit, the
     instantiate+init debug lines, the cgroup's charge (KiB or None), the
@@ -175,7 +186,7 @@ def measure(binary, cache, workdir, n, mix=("sleep",), idle_window=0.0):
     if os.path.exists(out):
         os.unlink(out)
     log = open(os.path.join(workdir, f"scale-{n}.log"), "w")
-    cgroup = Cgroup(f"sandlog-scale-{os.getpid()}-{n}")
+    cgroup = Cgroup(f"sandlog-scale-{os.getpid()}-{n}", limit)
     t0 = time.perf_counter()
     proc = subprocess.Popen([binary, "--cache-dir", cache, "--state-dir", os.path.join(workdir, "state"),
                              "--log-level", "sandlog=debug", "run", config],
@@ -234,8 +245,13 @@ def main():
                         help="kinds of wait the sources take in turn: " + ",".join(CLASSES))
     parser.add_argument("--idle-window", type=float, default=0.0,
                         help="seconds over which to measure the idle process's CPU (0: not measured)")
+    parser.add_argument("--memory-limit", type=int, default=None, metavar="GIB",
+                        help="run each count in a memory cgroup limited to GIB GiB, so that a "
+                             "count too large for the machine ends in an out-of-memory kill of "
+                             "sandlog alone (refuses to run if the cgroup cannot be made)")
     parser.add_argument("counts", nargs="*", type=int, default=[1, 100, 1000])
     args = parser.parse_args()
+    limit = None if args.memory_limit is None else args.memory_limit << 30
     mix = tuple(args.mix.split(","))
     for kind in mix:
         if kind not in CLASSES:
@@ -256,7 +272,7 @@ def main():
         split = []
         for n in args.counts:
             started, mem, stop, inits, charge, cpu, status = measure(
-                binary, cache, d, n, mix, args.idle_window)
+                binary, cache, d, n, mix, args.idle_window, limit)
             elapsed = sorted(i["elapsed"] for i in inits)
             med = statistics.median(elapsed) if elapsed else float("nan")
             p90 = elapsed[int(len(elapsed) * 0.9)] if elapsed else float("nan")
