@@ -201,7 +201,13 @@ def measure(binary, cache, workdir, n, mix=("sleep",), idle_window=0.0, limit=No
             break
         if time.time() > deadline or proc.poll() is not None:
             proc.kill()
-            raise SystemExit(f"{n} sources: only {lines} came up")
+            proc.wait()
+            log.close()
+            cgroup.remove()
+            with open(os.path.join(workdir, f"scale-{n}.log")) as f:
+                tail = [line for line in f if " INFO " not in line and " DEBUG " not in line][-5:]
+            raise SystemExit(f"{n} sources: only {lines} came up (exit status {proc.returncode}); "
+                             "the log's last warnings and errors:\n" + "".join(tail))
         time.sleep(0.05)
     started = time.perf_counter() - t0
     time.sleep(1.0)
