@@ -109,10 +109,11 @@ impl Receiver {
         }
     }
 
-    /// Every request received so far, in order.
+    /// Every request received so far, in order. The receiver may be
+    /// writing its last line right now: only whole lines count.
     fn requests(&self) -> Vec<Value> {
         match std::fs::read_to_string(&self.out) {
-            Ok(text) => util::json_lines(&text),
+            Ok(text) => util::json_lines(text.rfind('\n').map_or("", |end| &text[..=end])),
             Err(_) => Vec::new(),
         }
     }
