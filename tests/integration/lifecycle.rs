@@ -779,12 +779,7 @@ path = "out.jsonl"
 #[test]
 fn sources_still_waiting_to_start_are_not_started_after_sigterm() {
     const SOURCES: usize = 300;
-    let mut config = String::new();
-    for i in 0..SOURCES {
-        config.push_str(&format!(
-            "[[source]]\nname = \"s{i}\"\nscript = \"sleeper.py\"\nclass = \"Sleeper\"\n\n"
-        ));
-    }
+    let mut config = numbered_sources(SOURCES, "sleeper.py", "Sleeper");
     config.push_str("[[destination]]\ntype = \"file\"\npath = \"out.jsonl\"\n");
     let setup = Setup::new(&config).script("sleeper.py");
     let mut cmd = setup.command();
@@ -995,12 +990,7 @@ fn idle_waits_do_not_wake_the_guest_and_still_hear_request_exit() {
 #[test]
 fn stopping_sources_all_hear_request_exit_before_any_goes_on() {
     const SOURCES: usize = 40;
-    let mut config = String::new();
-    for i in 0..SOURCES {
-        config.push_str(&format!(
-            "[[source]]\nname = \"s{i}\"\nscript = \"hears_then_leaves.py\"\nclass = \"Waiter\"\n\n"
-        ));
-    }
+    let mut config = numbered_sources(SOURCES, "hears_then_leaves.py", "Waiter");
     config.push_str("[[destination]]\ntype = \"file\"\npath = \"out.jsonl\"\n");
     let setup = Setup::new(&config).script("hears_then_leaves.py");
     let child = setup.spawn();
@@ -1034,12 +1024,7 @@ fn stopping_sources_all_hear_request_exit_before_any_goes_on() {
 /// exit grace has passed.
 #[test]
 fn a_source_that_never_hears_request_exit_holds_the_others_back_briefly() {
-    let mut config = String::new();
-    for i in 0..4 {
-        config.push_str(&format!(
-            "[[source]]\nname = \"s{i}\"\nscript = \"hears_then_leaves.py\"\nclass = \"Waiter\"\n\n"
-        ));
-    }
+    let mut config = numbered_sources(4, "hears_then_leaves.py", "Waiter");
     config.push_str(
         "[[source]]\nname = \"busy\"\nscript = \"hears_then_leaves.py\"\nclass = \"Waiter\"\n\
          options = { busy = \"yes\" }\npolicy = { exit_grace = \"3s\" }\n\n",
@@ -1070,4 +1055,13 @@ fn a_source_that_never_hears_request_exit_holds_the_others_back_briefly() {
         left_after < Duration::from_secs(2),
         "the quiet sources left {left_after:?} after SIGTERM"
     );
+}
+
+/// `count` sources named s0, s1, ... running `class` of `script`.
+fn numbered_sources(count: usize, script: &str, class: &str) -> String {
+    (0..count)
+        .map(|i| {
+            format!("[[source]]\nname = \"s{i}\"\nscript = \"{script}\"\nclass = \"{class}\"\n\n")
+        })
+        .collect()
 }

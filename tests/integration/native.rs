@@ -13,16 +13,9 @@ const LIMIT: Duration = Duration::from_secs(60);
 /// the slow path would otherwise go unnoticed.
 #[test]
 fn native_message_path_is_in_use() {
-    let setup = Setup::new(
-        "[[source]]\nname = \"native\"\nscript = \"native_check.py\"\nclass = \"NativeCheck\"\n",
-    )
-    .script("native_check.py");
-    let out = setup.run(LIMIT);
-    out.assert_success();
-    let lines = out.lines();
-    assert_eq!(lines.len(), 1, "stderr:\n{}", out.stderr);
+    let line = only_line("native_check.py", "NativeCheck");
     assert_eq!(
-        (lines[0]["base"].as_str(), lines[0]["post"].as_str()),
+        (line["base"].as_str(), line["post"].as_str()),
         (Some("_sandlog_native.Message"), Some("method_descriptor")),
         "the guest was built without its native message path: install the Debian packages \
          clang-16 lld-16 wasi-libc python3.11-dev zstd (as .ci/run does), unset \
@@ -94,19 +87,12 @@ fn message_edges_behave_as_the_python_path() {
 /// stays shared with every other instance.
 #[test]
 fn snapshot_objects_are_immortal() {
-    let setup = Setup::new(
-        "[[source]]\nname = \"objects\"\nscript = \"snapshot_objects.py\"\nclass = \"SnapshotObjects\"\n",
-    )
-    .script("snapshot_objects.py");
-    let out = setup.run(LIMIT);
-    out.assert_success();
-    let lines = out.lines();
-    assert_eq!(lines.len(), 1, "stderr:\n{}", out.stderr);
+    let line = only_line("snapshot_objects.py", "SnapshotObjects");
     let count = |key: &str| -> u64 {
-        lines[0][key]
+        line[key]
             .as_str()
             .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("no {key} in {}", lines[0]))
+            .unwrap_or_else(|| panic!("no {key} in {line}"))
     };
     let (total, mortal) = (count("total"), count("mortal"));
     assert!(total > 10_000, "only {total} objects found");
@@ -115,5 +101,19 @@ fn snapshot_objects_are_immortal() {
         mortal * 10 < total,
         "{mortal} of {total} objects are not immortal"
     );
-    assert_eq!(lines[0]["json"], "{\"k\": [1, 2, 3]}");
+    assert_eq!(line["json"], "{\"k\": [1, 2, 3]}");
+}
+
+/// Runs `class` of `script` as the only source and returns the one line
+/// it posts.
+fn only_line(script: &str, class: &str) -> serde_json::Value {
+    let setup = Setup::new(&format!(
+        "[[source]]\nname = \"only\"\nscript = \"{script}\"\nclass = \"{class}\"\n"
+    ))
+    .script(script);
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    let mut lines = out.lines();
+    assert_eq!(lines.len(), 1, "stderr:\n{}", out.stderr);
+    lines.remove(0)
 }
