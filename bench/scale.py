@@ -170,7 +170,8 @@ def measure(binary, cache, workdir, n, mix=("sleep",), idle_window=0.0, limit=No
     """Runs n sources; returns the time until all were up, the process's
     memory (RSS, PSS, USS in KiB), the time from SIGTERM to exit, the
     instantiate+init debug lines, the cgroup's charge (KiB or None), the
-    idle CPU (% of one core, or None) and the exit status."""
+    idle CPU (% of one core, or None), the exit status and the open files
+    of the running process."""
     with open(os.path.join(workdir, "idle.py"), "w") as f:
         f.write(IDLE)
     config = os.path.join(workdir, f"scale-{n}.toml")
@@ -212,6 +213,7 @@ def measure(binary, cache, workdir, n, mix=("sleep",), idle_window=0.0, limit=No
     started = time.perf_counter() - t0
     time.sleep(1.0)
     mem = memory_kib(proc.pid)
+    fds = len(os.listdir(f"/proc/{proc.pid}/fd"))
     charge = cgroup.charge_kib()
     cpu = None
     if idle_window > 0:
@@ -229,7 +231,7 @@ def measure(binary, cache, workdir, n, mix=("sleep",), idle_window=0.0, limit=No
         for line in f:
             if "instantiated and initialised" in line:
                 inits.append(phases(line))
-    return started, mem, stop, inits, charge, cpu, status
+    return started, mem, stop, inits, charge, cpu, status, fds
 
 
 def phases(line):
@@ -274,10 +276,11 @@ def main():
         rows = []
         print(f"mix: {','.join(mix)}")
         print(f"{'sources':>8} {'all up':>9} {'RSS':>10} {'PSS':>10} {'USS':>10} {'cgroup':>10} "
-              f"{'init median':>12} {'init p90':>9} {'idle CPU':>9} {'SIGTERM to exit':>16} {'status':>6}")
+              f"{'init median':>12} {'init p90':>9} {'idle CPU':>9} {'SIGTERM to exit':>16} {'status':>6} "
+              f"{'open files':>10}")
         split = []
         for n in args.counts:
-            started, mem, stop, inits, charge, cpu, status = measure(
+            started, mem, stop, inits, charge, cpu, status, fds = measure(
                 binary, cache, d, n, mix, args.idle_window, limit)
             elapsed = sorted(i["elapsed"] for i in inits)
             med = statistics.median(elapsed) if elapsed else float("nan")
@@ -288,7 +291,7 @@ def main():
             cg = "-" if charge is None else f"{charge / 1024:.1f}MiB"
             idle = "-" if cpu is None else f"{cpu:.2f}%"
             print(f"{n:>8} {started:>8.2f}s {rss:>7.1f}MiB {pss:>7.1f}MiB {uss:>7.1f}MiB {cg:>10} "
-                  f"{med:>10.2f}ms {p90:>7.2f}ms {idle:>9} {stop * 1000:>14.0f}ms {status:>6}")
+                  f"{med:>10.2f}ms {p90:>7.2f}ms {idle:>9} {stop * 1000:>14.0f}ms {status:>6} {fds:>10}")
         for n, (inst, load, init) in split:
             print(f"{n:>8} sources, medians of the parts: store and instantiation {inst:.2f}ms, "
                   f"load {load:.2f}ms, init() {init:.2f}ms")

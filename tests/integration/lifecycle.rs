@@ -1065,3 +1065,38 @@ fn numbered_sources(count: usize, script: &str, class: &str) -> String {
         })
         .collect()
 }
+
+/// The open files of a run of `count` sleeping sources, once all are up.
+fn open_files_with(count: usize) -> usize {
+    let mut config = numbered_sources(count, "sleeper.py", "Sleeper");
+    config.push_str("[[destination]]\ntype = \"file\"\npath = \"out.jsonl\"\n");
+    let setup = Setup::new(&config).script("sleeper.py");
+    let child = setup.spawn();
+    assert!(
+        util::wait_for_file_lines(&setup.path("out.jsonl"), count, LIMIT),
+        "not every source came up"
+    );
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", child.pid()))
+        .expect("the process's open files")
+        .count();
+    util::signal(&child, "TERM");
+    util::wait(child, LIMIT).assert_success();
+    fds
+}
+
+/// A source holds one open file of its own when idle (its state
+/// directory): the Python library, which every source is given, is one
+/// open directory for the whole process. At ten thousand sources, one
+/// more per source is ten thousand more of the process's limit.
+#[test]
+fn an_idle_source_holds_one_open_file() {
+    const MORE: usize = 40;
+    let one = open_files_with(1);
+    let many = open_files_with(1 + MORE);
+    let per_source = (many - one) as f64 / MORE as f64;
+    assert!(
+        per_source <= 1.1,
+        "{one} open files with one source, {many} with {}: {per_source:.2} each",
+        1 + MORE
+    );
+}

@@ -27,10 +27,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::preopens::PreopensView;
 use bytes::Bytes;
 use wasmtime::component::{Linker, Resource};
 use wasmtime_wasi::filesystem::WasiFilesystemView;
-use wasmtime_wasi::p2::bindings::filesystem::preopens::Host as _;
 use wasmtime_wasi::p2::bindings::filesystem::types::{
     Descriptor, DescriptorFlags, ErrorCode, Filesize, HostDescriptor, OpenFlags, PathFlags,
 };
@@ -176,7 +176,7 @@ impl DiskCaps {
 }
 
 /// A store whose filesystem calls are capped.
-pub trait DiskView: WasiFilesystemView {
+pub trait DiskView: WasiFilesystemView + PreopensView {
     fn disk(&mut self) -> &mut DiskCaps;
 }
 
@@ -242,7 +242,8 @@ pub fn cap<T: DiskView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()
     linker.allow_shadowing(true);
     let mut preopens = linker.instance(PREOPENS)?;
     preopens.func_wrap("get-directories", |mut store, (): ()| {
-        let dirs = store.data_mut().filesystem().get_directories()?;
+        let (preopens, table) = store.data_mut().preopens_and_table();
+        let dirs = preopens.hand_out(table)?;
         let disk = store.data_mut().disk();
         for (fd, path) in &dirs {
             let cap = disk

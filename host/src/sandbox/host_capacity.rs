@@ -23,10 +23,10 @@ const MAPPINGS_BASE: u64 = 2_000;
 
 const MAX_MAP_COUNT: &str = "/proc/sys/vm/max_map_count";
 
-/// Open files one idle instance holds: its two directories (the Python
-/// library, the source's state), before any socket or file the script
-/// opens.
-pub const DESCRIPTORS_PER_INSTANCE: u64 = 2;
+/// Open files one idle instance holds: its state directory, before any
+/// socket, mount or file the script opens (the Python library is one
+/// directory for all, see [`super::preopens`]).
+pub const DESCRIPTORS_PER_INSTANCE: u64 = 1;
 
 /// Open files the process holds besides its instances (logs, the
 /// destinations, the runtime's own), with room to spare.
@@ -120,10 +120,11 @@ mod tests {
     }
 
     #[test]
-    fn ten_thousand_sources_need_more_than_twenty_thousand_open_files() {
+    fn twenty_thousand_sources_need_more_than_twenty_thousand_open_files() {
         assert_eq!(descriptor_shortfall(1_000, 20_000), None);
-        assert_eq!(descriptor_shortfall(10_000, 20_000), Some((20_256, 20_000)));
-        assert_eq!(descriptor_shortfall(10_000, 1 << 20), None);
+        assert_eq!(descriptor_shortfall(10_000, 20_000), None);
+        assert_eq!(descriptor_shortfall(20_000, 20_000), Some((20_256, 20_000)));
+        assert_eq!(descriptor_shortfall(20_000, 1 << 20), None);
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! - [`disk`]: size caps on the directories a guest may write;
 //! - [`socket_errors`]: socket errors mended for the guest's C library;
 //! - [`wait`]: the guest's WASI waits, ended early for an exit request;
+//! - [`preopens`]: the directories a guest is given, the read-only
+//!   standard library shared by all;
 //! - [`store`]: the store of one source, built from all of the above;
 //! - [`host_capacity`]: what the kernel lets one process hold, against
 //!   what a number of sandboxes needs.
@@ -18,6 +20,7 @@ pub mod limits;
 pub mod network;
 pub mod paths;
 pub mod policy;
+pub mod preopens;
 pub mod socket_errors;
 pub mod stdio;
 pub mod store;

@@ -23,6 +23,7 @@ use super::limits::Limits;
 use super::network::address_check;
 use super::paths;
 use super::policy::{MountMode, Policy};
+use super::preopens::{Preopen, Preopens, PreopensView};
 use super::stdio::LogLines;
 use super::wait::WaitView;
 use crate::bindings::{SandlogSource, SandlogSourcePre};
@@ -43,6 +44,13 @@ pub struct SourceState {
     pub api: GuestApi,
     tls: TlsCtx,
     disk: DiskCaps,
+    preopens: Preopens,
+}
+
+impl PreopensView for SourceState {
+    fn preopens_and_table(&mut self) -> (&Preopens, &mut ResourceTable) {
+        (&self.preopens, &mut self.table)
+    }
 }
 
 impl DiskView for SourceState {
@@ -83,7 +91,8 @@ pub struct SandboxSpec<'a> {
 pub struct Sandboxes {
     engine: Engine,
     pre: SandlogSourcePre<SourceState>,
-    stdlib_dir: PathBuf,
+    /// Opened once, shared by every source (see [`super::preopens`]).
+    stdlib: Preopen,
 }
 
 impl Sandboxes {
@@ -119,7 +128,8 @@ impl Sandboxes {
         Ok(Sandboxes {
             engine: runtime.engine.clone(),
             pre,
-            stdlib_dir: runtime.stdlib_dir.clone(),
+            stdlib: Preopen::open(&runtime.stdlib_dir, paths::STDLIB, FsPerms::ReadOnly)
+                .context("opening the Python standard library")?,
         })
     }
 
@@ -154,28 +164,33 @@ impl Sandboxes {
         .allow_udp(true)
         .allow_ip_name_lookup(policy.dns)
         .socket_addr_check(address_check(name.clone(), Arc::new(policy.clone())))
-        .arg("sandlog")
-        .preopened_dir(&self.stdlib_dir, paths::STDLIB, FsPerms::ReadOnly)?;
+        .arg("sandlog");
+        let mut preopens = Preopens::default();
+        preopens.push(self.stdlib.clone());
         let mut disk = DiskCaps::default();
         if let Some(root) = state_root {
             let state = paths::state_dir(root, spec.name);
             std::fs::create_dir_all(&state)
                 .with_context(|| format!("creating the state directory {}", state.display()))?;
-            wasi.preopened_dir(&state, paths::STATE, FsPerms::ReadWrite)?;
+            preopens.push(Preopen::open(&state, paths::STATE, FsPerms::ReadWrite)?);
             disk.add(
                 paths::STATE,
                 DiskCap::new(&state, policy.max_state_size, "max_state_size"),
             );
         }
         for (i, dir) in spec.python_path.iter().enumerate() {
-            wasi.preopened_dir(dir, paths::python_path_mount(i), FsPerms::ReadOnly)?;
+            preopens.push(Preopen::open(
+                dir,
+                &paths::python_path_mount(i),
+                FsPerms::ReadOnly,
+            )?);
         }
         for m in &policy.files {
             let perms = match m.mode {
                 MountMode::Ro => FsPerms::ReadOnly,
                 MountMode::Rw => FsPerms::ReadWrite,
             };
-            wasi.preopened_dir(&m.host, &m.guest, perms)?;
+            preopens.push(Preopen::open(&m.host, &m.guest, perms)?);
             if let Some(max) = m.max_size {
                 disk.add(&m.guest, DiskCap::new(&m.host, max, "files.max_size"));
             }
@@ -200,6 +215,7 @@ impl Sandboxes {
             api,
             tls: TlsCtx::new(policy.tls.clone()),
             disk,
+            preopens,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
