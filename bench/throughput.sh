@@ -9,7 +9,8 @@
 #        SANDLOG_BEFORE=path/to/sandlog bench/throughput.sh [N]
 #   also runs another build (say one built with SANDLOG_GUEST_NATIVE=0,
 #   the pure-Python message path) with the default policy, in the same run.
-# Installs syslog-ng from Debian when it is missing; builds sandlog --release.
+# Installs syslog-ng from Debian when it is missing; builds sandlog --release
+# unless SANDLOG_BIN names the binary to time (as the other benchmarks do).
 set -euo pipefail
 N=${1:-1000000}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,8 +21,13 @@ if ! command -v syslog-ng >/dev/null || ! ls /usr/lib/syslog-ng/*/libmod-python*
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq syslog-ng-core syslog-ng-mod-python >/dev/null
 fi
 
-(cd "$root" && cargo build --release -q -p sandlog)
-sandlog="$root/target/release/sandlog"
+if [ -n "${SANDLOG_BIN:-}" ]; then
+  sandlog=$SANDLOG_BIN
+  [ -x "$sandlog" ] || { echo "SANDLOG_BIN=$sandlog is not an executable" >&2; exit 2; }
+else
+  (cd "$root" && cargo build --release -q -p sandlog)
+  sandlog="$root/target/release/sandlog"
+fi
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
 "$sandlog" --cache-dir "$d/cache" prepare 2>/dev/null
