@@ -77,9 +77,11 @@ log {{ source(s_udp); destination(d_udp); }};
     SyslogNg { _child: child }
 }
 
+/// What the receiver wrote to `path` so far. It may be writing its last
+/// line right now: only whole lines count.
 fn received(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
-        .map(|t| util::json_lines(&t))
+        .map(|t| util::json_lines(t.rfind('\n').map_or("", |end| &t[..=end])))
         .unwrap_or_default()
 }
 
