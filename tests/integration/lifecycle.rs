@@ -990,14 +990,7 @@ fn idle_waits_do_not_wake_the_guest_and_still_hear_request_exit() {
 #[test]
 fn stopping_sources_all_hear_request_exit_before_any_goes_on() {
     const SOURCES: usize = 40;
-    let mut config = numbered_sources(SOURCES, "hears_then_leaves.py", "Waiter");
-    config.push_str("[[destination]]\ntype = \"file\"\npath = \"out.jsonl\"\n");
-    let setup = Setup::new(&config).script("hears_then_leaves.py");
-    let child = setup.spawn();
-    assert!(
-        util::wait_for_file_lines(&setup.path("out.jsonl"), SOURCES, LIMIT),
-        "not every source came up"
-    );
+    let (setup, child) = numbered_run_up(SOURCES, "hears_then_leaves.py", "Waiter");
     util::signal(&child, "TERM");
     let out = util::wait(child, LIMIT);
     out.assert_success();
@@ -1066,16 +1059,23 @@ fn numbered_sources(count: usize, script: &str, class: &str) -> String {
         .collect()
 }
 
-/// The open files of a run of `count` sleeping sources, once all are up.
-fn open_files_with(count: usize) -> usize {
-    let mut config = numbered_sources(count, "sleeper.py", "Sleeper");
+/// A run of [`numbered_sources`] into `out.jsonl`, once every source has
+/// posted its first line.
+fn numbered_run_up(count: usize, script: &str, class: &str) -> (Setup, util::ChildGuard) {
+    let mut config = numbered_sources(count, script, class);
     config.push_str("[[destination]]\ntype = \"file\"\npath = \"out.jsonl\"\n");
-    let setup = Setup::new(&config).script("sleeper.py");
+    let setup = Setup::new(&config).script(script);
     let child = setup.spawn();
     assert!(
         util::wait_for_file_lines(&setup.path("out.jsonl"), count, LIMIT),
         "not every source came up"
     );
+    (setup, child)
+}
+
+/// The open files of a run of `count` sleeping sources, once all are up.
+fn open_files_with(count: usize) -> usize {
+    let (_setup, child) = numbered_run_up(count, "sleeper.py", "Sleeper");
     let fds = std::fs::read_dir(format!("/proc/{}/fd", child.pid()))
         .expect("the process's open files")
         .count();
