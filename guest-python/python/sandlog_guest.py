@@ -34,7 +34,7 @@ from syslogng import fetcher as _fetcher
 from syslogng.fetcher import LogFetcher as _LogFetcher
 from syslogng.source import LogSource as _LogSource
 from wit_world import exports
-from wit_world.imports.types import Failure
+from wit_world.imports.types import Failure, Status
 
 # Preloaded so that the common imports of log sources cost nothing at run
 # time; they are shared copy-on-write by every instance.
@@ -252,14 +252,17 @@ class Source(exports.Source):
 
 # The snapshot every instance starts from. Whatever an instance writes to
 # after instantiation is copied out of the shared image page by page, so the
-# snapshot is taken after the path every source takes (load and init()) has
-# run once on a throwaway source: the bytecode it runs is specialised and
-# the strings and caches it fills exist already. All module state that the
-# throwaway touched is put back as it was.
+# snapshot is taken after the path every source takes (load, init(), run()
+# with its posts and waits, hearing the exit request) has run on throwaway
+# sources, one sleeping and one in an asyncio loop, against a stand-in for
+# the host: the bytecode they run is specialised and the strings and caches
+# they fill exist already. All module state that they touched is put back
+# as it was.
 import gc  # noqa: E402
 import os  # noqa: E402
 
 _WARM_SCRIPT = """
+import asyncio
 import time
 from syslogng import LogSource, LogMessage
 
@@ -277,7 +280,77 @@ class Warm(LogSource):
 
     def request_exit(self):
         self.exit = True
+
+
+class WarmLoop(LogSource):
+    def init(self, options):
+        self.loop = asyncio.new_event_loop()
+        return True
+
+    def run(self):
+        self.loop.call_soon(self.post_message, LogMessage("warm"))
+        self.loop.run_forever()
+        self.loop.close()
+
+    def request_exit(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
 """
+
+
+class _StandInHost:
+    """The host's side of a source's run, while the snapshot is made (the
+    host is not there then): a post is taken, and the first wait brings
+    the exit request, as a stop does."""
+
+    def __init__(self):
+        self.stopping = False
+
+    def _status(self):
+        return Status(exit=self.stopping, acked=0)
+
+    def post_messages(self, block):
+        return self._status()
+
+    def sleep(self, nanos, wake_at_acked):
+        self.stopping = True
+        return self._status()
+
+    def prepare_wait(self, wake_at_acked):
+        self.stopping = True
+        return self._status()
+
+    def poll(self):
+        return self._status()
+
+    def register_pending(self, area):
+        pass
+
+    def log(self, level, message):
+        pass
+
+
+def _warm_run(src, setup, class_name, saved_runtime):
+    """Loads `class_name` of the warm-up script, then runs its init(), run()
+    and exit against a stand-in host, so that the bytecode of a source's
+    whole life (posting, the hand-over, waiting, hearing the exit request,
+    an asyncio loop's turns) is specialised in the snapshot rather than in
+    every instance."""
+    setup.class_name = class_name
+    src.load(setup)
+    src.init([("key", "value")])
+    stand_in = _StandInHost()
+    saved = {name: getattr(runtime.host, name) for name in
+             ("post_messages", "sleep", "prepare_wait", "poll", "register_pending", "log")}
+    for name in saved:
+        setattr(runtime.host, name, getattr(stand_in, name))
+    try:
+        src.run()
+        src.deinit()
+    finally:
+        for name, fn in saved.items():
+            setattr(runtime.host, name, fn)
+        vars(runtime).clear()
+        vars(runtime).update(saved_runtime)
 
 
 def _warm_up():
@@ -285,6 +358,7 @@ def _warm_up():
     import types as _types
 
     saved_runtime = dict(vars(runtime))
+    saved_next_fd = socketpair._next_fd
     saved_environ = dict(os.environ)
     saved_path = list(sys.path)
     saved_compat = syslogng.message.compat_3x
@@ -302,7 +376,14 @@ def _warm_up():
         setup.bytecode = src.compile(setup.code, setup.filename)
         src.load(setup)
         src.init([("key", "value")])
+        # Nothing the warm-up logs (asyncio names its selector) may reach
+        # the host log, which is not there while the snapshot is made.
+        logging.disable(logging.CRITICAL)
+        for class_name in ("Warm", "WarmLoop"):
+            _warm_run(src, setup, class_name, saved_runtime)
     finally:
+        logging.disable(logging.NOTSET)
+        socketpair._next_fd = saved_next_fd
         _source_class, _fetch_delays = saved_globals
         linecache.cache.pop(setup.filename, None)
         sys.modules.pop("_sandlog_script", None)
@@ -360,6 +441,6 @@ _warm_up()
 gc.collect()
 _immortalize_heap()
 _fillers = _fill_holes()
-del _warm_up, _fill_holes, _immortalize_heap
+del _warm_up, _warm_run, _StandInHost, _fill_holes, _immortalize_heap
 # The collector never walks what the snapshot holds.
 gc.freeze()

@@ -104,6 +104,39 @@ fn snapshot_objects_are_immortal() {
     assert_eq!(line["json"], "{\"k\": [1, 2, 3]}");
 }
 
+/// The snapshot is taken after a throwaway source has run its whole life
+/// (load, init(), run() with posts, waits and an asyncio loop, the exit)
+/// against a stand-in host: nothing of that may be left for a real one.
+#[test]
+fn snapshot_warm_up_leaves_nothing_behind() {
+    let setup = Setup::new(
+        "[[source]]\nname = \"only\"\nscript = \"snapshot_clean.py\"\nclass = \"SnapshotClean\"\n",
+    )
+    .script("snapshot_clean.py");
+    let out = setup.run(LIMIT);
+    out.assert_success();
+    let lines = out.lines();
+    assert_eq!(lines.len(), 1, "stderr:\n{}", out.stderr);
+    let line = &lines[0];
+    for (key, want) in [
+        ("host_calls", "real"),
+        ("logging_disabled", "0"),
+        ("running_loop", "None"),
+        ("pair_ends", "0"),
+        ("exit_delivered", "False"),
+        ("posted", "0"),
+        ("run_done", "False"),
+        ("first_pair_fd", "0"),
+    ] {
+        assert_eq!(line[key], want, "{key} in {line}");
+    }
+    assert!(
+        out.stderr.contains("logging reaches the host"),
+        "stderr:\n{}",
+        out.stderr
+    );
+}
+
 /// Runs `class` of `script` as the only source and returns the one line
 /// it posts.
 fn only_line(script: &str, class: &str) -> serde_json::Value {
