@@ -109,15 +109,7 @@ fn snapshot_objects_are_immortal() {
 /// against a stand-in host: nothing of that may be left for a real one.
 #[test]
 fn snapshot_warm_up_leaves_nothing_behind() {
-    let setup = Setup::new(
-        "[[source]]\nname = \"only\"\nscript = \"snapshot_clean.py\"\nclass = \"SnapshotClean\"\n",
-    )
-    .script("snapshot_clean.py");
-    let out = setup.run(LIMIT);
-    out.assert_success();
-    let lines = out.lines();
-    assert_eq!(lines.len(), 1, "stderr:\n{}", out.stderr);
-    let line = &lines[0];
+    let (line, stderr) = only_run("snapshot_clean.py", "SnapshotClean");
     for (key, want) in [
         ("host_calls", "real"),
         ("logging_disabled", "0"),
@@ -131,15 +123,19 @@ fn snapshot_warm_up_leaves_nothing_behind() {
         assert_eq!(line[key], want, "{key} in {line}");
     }
     assert!(
-        out.stderr.contains("logging reaches the host"),
-        "stderr:\n{}",
-        out.stderr
+        stderr.contains("logging reaches the host"),
+        "stderr:\n{stderr}"
     );
 }
 
 /// Runs `class` of `script` as the only source and returns the one line
 /// it posts.
 fn only_line(script: &str, class: &str) -> serde_json::Value {
+    only_run(script, class).0
+}
+
+/// As [`only_line`], with the host log.
+fn only_run(script: &str, class: &str) -> (serde_json::Value, String) {
     let setup = Setup::new(&format!(
         "[[source]]\nname = \"only\"\nscript = \"{script}\"\nclass = \"{class}\"\n"
     ))
@@ -148,5 +144,5 @@ fn only_line(script: &str, class: &str) -> serde_json::Value {
     out.assert_success();
     let mut lines = out.lines();
     assert_eq!(lines.len(), 1, "stderr:\n{}", out.stderr);
-    lines.remove(0)
+    (lines.remove(0), out.stderr)
 }
