@@ -374,6 +374,8 @@ def _warm_up():
         src = Source()
         # As the host does: compile, then load from the bytecode.
         setup.bytecode = src.compile(setup.code, setup.filename)
+        src.load(setup)
+        src.init([("key", "value")])
         # Nothing the warm-up logs (asyncio names its selector) may reach
         # the host log, which is not there while the snapshot is made.
         logging.disable(logging.CRITICAL)
