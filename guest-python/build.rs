@@ -2,10 +2,12 @@
 //! componentize-py, and stages the Python standard library that the host
 //! mounts read-only at run time so that scripts can import any of it.
 //!
-//! When Debian's wasm toolchain is installed, it also builds the native
-//! message path (`native/`, see `native/README.md`) and puts it on the
-//! guest's python path; without it the guest keeps the pure-Python path
-//! and the build says so in a warning. Nothing is downloaded.
+//! It also builds the native message path (`native/`, see
+//! `native/README.md`) with Debian's wasm toolchain and puts it on the
+//! guest's python path. When the toolchain is missing it installs it from
+//! Debian's packages if it can (as root, with apt-get); where it cannot,
+//! the guest keeps the pure-Python path and the build says so in a
+//! warning.
 
 use std::collections::HashMap;
 use std::env;
@@ -111,7 +113,13 @@ fn build_native(src: &Path, out: &Path, stdlib: &Path) -> Result<Option<PathBuf>
         );
         return Ok(None);
     }
-    let missing = missing_toolchain();
+    let mut missing = missing_toolchain();
+    if !missing.is_empty() {
+        match install_toolchain(&missing) {
+            Ok(()) => missing = missing_toolchain(),
+            Err(e) => println!("cargo:warning={}", format!("{e:#}").replace('\n', "; ")),
+        }
+    }
     if !missing.is_empty() {
         println!(
             "cargo:warning=the guest's native message path is off: {} not found; \
@@ -157,6 +165,49 @@ fn missing_toolchain() -> Vec<String> {
         }
     }
     missing
+}
+
+/// Installs the toolchain from Debian's packages, as a fresh machine's
+/// first build must for the guest to get its fast path: only where that
+/// is possible without asking (as root, with apt-get). Waits for another
+/// apt-get (a second build, `.ci/run`) rather than failing on its lock.
+fn install_toolchain(missing: &[String]) -> Result<()> {
+    if !on_path("apt-get") {
+        bail!("apt-get not found: cannot install {NATIVE_PACKAGES}");
+    }
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .context("running id -u")?;
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        bail!("not root: cannot install {NATIVE_PACKAGES} for the guest's native message path");
+    }
+    println!(
+        "cargo:warning=installing the Debian packages {NATIVE_PACKAGES} for the guest's native \
+         message path ({} not found)",
+        missing.join(", ")
+    );
+    let apt = |args: &[&str]| -> Result<()> {
+        let output = Command::new("apt-get")
+            .args(["-o", "DPkg::Lock::Timeout=300", "-qq"])
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output()
+            .context("running apt-get")?;
+        if !output.status.success() {
+            bail!(
+                "apt-get {} failed ({}): {}",
+                args.join(" "),
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(())
+    };
+    apt(&["update"])?;
+    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    install.extend(NATIVE_PACKAGES.split(' '));
+    apt(&install)
 }
 
 fn on_path(program: &str) -> bool {
