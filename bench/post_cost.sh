@@ -68,25 +68,10 @@ TOML
   cat "$d"/cg.out* | sed -n 's/^totals: *//p' | awk '{s += $1} END {printf "%.0f\n", s}'
 }
 
-# The anchor's class (../shared/bench): the same loop, then waiting for its
-# exit, since a syslog-ng source that returns from run() is not stopped.
-cat > "$d/sng_bench.py" <<'PY'
-from syslogng import LogSource, LogMessage
-class Bench(LogSource):
-    def init(self, options):
-        self.n = int(options["n"]); self.exit = False
-        return True
-    def run(self):
-        for i in range(self.n):
-            msg = LogMessage(b"hello %d" % i)
-            msg["seq"] = str(i)
-            self.post_message(msg)
-        import time
-        while not self.exit:
-            time.sleep(0.01)
-    def request_exit(self):
-        self.exit = True
-PY
+# The anchor's class (bench/anchor_source.py): the same loop, then waiting
+# for its exit, since a syslog-ng source that returns from run() is not
+# stopped.
+cp "$root/bench/anchor_source.py" "$d/sng_bench.py"
 
 # $1: messages. The same for syslog-ng's python() source running the same
 # class and writing $MSG into a file (the anchor of ../shared/bench):

@@ -58,23 +58,7 @@ print(f"{time.time() - start:.3f}")
 PY
 }
 
-cat > "$d/bench.py" <<'PY'
-from syslogng import LogSource, LogMessage
-class Bench(LogSource):
-    def init(self, options):
-        self.n = int(options["n"]); self.exit = False
-        return True
-    def run(self):
-        for i in range(self.n):
-            msg = LogMessage(b"hello %d" % i)
-            msg["seq"] = str(i)
-            self.post_message(msg)
-        import time
-        while not self.exit:
-            time.sleep(0.01)
-    def request_exit(self):
-        self.exit = True
-PY
+cp "$root/bench/anchor_source.py" "$d/bench.py"
 
 # --- syslog-ng ---------------------------------------------------------
 # $1: the file template. Prints the seconds until all N lines are written.
